@@ -1,0 +1,69 @@
+"""The ``planner`` command: a Flask CLI group (``planner run`` serves the app).
+
+Commands that belong to an area live with that area's blueprint (``cli_group=None``);
+this module holds the console-script entry point and the database/demo commands.
+"""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+
+
+def _create_app():
+    from . import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False,
+             load_dotenv=False, set_debug_flag=False)
+def main():
+    """Jemput Bola Planner (Perencana Jemput Bola)."""
+
+
+def upgrade_db() -> None:
+    """Bring the database schema to the newest Alembic revision."""
+    from flask_migrate import upgrade
+
+    upgrade()
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db_command():
+    """Create or upgrade the database schema (Alembic migrations)."""
+    from flask import current_app
+
+    upgrade_db()
+    click.echo(f"Database ready: {_safe_url(current_app.config['SQLALCHEMY_DATABASE_URI'])}")
+
+
+@click.command("load-demo")
+@click.option("--if-empty", is_flag=True, help="Only when the database holds no villages yet.")
+@with_appcontext
+def load_demo_command(if_empty: bool):
+    """Load the built-in FICTIONAL demo regency from data/."""
+    from . import repository
+    from .demo import load_demo
+
+    if if_empty and not repository.is_empty():
+        click.echo("Database already has villages; demo not loaded.")
+        return
+    summary = load_demo()
+    click.echo(summary)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001
+        return "(database)"
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(init_db_command)
+    app.cli.add_command(load_demo_command)

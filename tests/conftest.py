@@ -116,3 +116,17 @@ def demo_app(app):
 @pytest.fixture
 def demo_data_dir() -> Path:
     return DATA_DIR
+
+
+def pytest_collection_modifyitems(config, items):
+    """In the PostgreSQL leg (``make test-pg``) run only the tests that touch the database;
+    the others already ran in the SQLite leg."""
+    if not PG_URL:
+        return
+    keep, drop = [], []
+    for item in items:
+        uses_db = bool({"app", "demo_app", "client", "runner"} & set(getattr(item, "fixturenames", ())))
+        (keep if uses_db else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

@@ -55,6 +55,20 @@ def load_demo_command(if_empty: bool):
     click.echo(summary)
 
 
+@click.command("generate-demo")
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
+              help="Folder to write to (default: the project's data/).")
+@click.option("--seed", default=None, type=int, help="Random seed (default: the committed demo's).")
+def generate_demo_command(out_dir: str | None, seed: int | None):
+    """Regenerate the FICTIONAL demo files (byte-identical for the same seed)."""
+    from . import DATA_DIR
+    from .demo import DEFAULT_SEED, write_demo
+
+    written = write_demo(out_dir or DATA_DIR, seed=DEFAULT_SEED if seed is None else seed)
+    for path in written.values():
+        click.echo(f"{path} ({path.stat().st_size:,} bytes)")
+
+
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -67,3 +81,4 @@ def _safe_url(url: str) -> str:
 def init_app(app: Flask) -> None:
     app.cli.add_command(init_db_command)
     app.cli.add_command(load_demo_command)
+    app.cli.add_command(generate_demo_command)

@@ -42,8 +42,10 @@ def init_db_command():
 
 @click.command("load-demo")
 @click.option("--if-empty", is_flag=True, help="Only when the database holds no villages yet.")
+@click.option("--with-plan/--no-plan", default=True, show_default=True,
+              help="Also solve a sample plan (about 10 s) so the plan pages show routes.")
 @with_appcontext
-def load_demo_command(if_empty: bool):
+def load_demo_command(if_empty: bool, with_plan: bool):
     """Load the built-in FICTIONAL demo regency from data/."""
     from . import repository
     from .demo import load_demo
@@ -53,6 +55,16 @@ def load_demo_command(if_empty: bool):
         return
     summary = load_demo()
     click.echo(summary)
+    if with_plan:
+        # A newcomer sees routes at once: a sample plan on the demo (3 teams x 5 days).
+        from .plan_store import PlanStoreError, create_sample_plan
+
+        try:
+            v = create_sample_plan(time_limit=10)
+            people = v.result["totals"]["people"]
+            click.echo(f"Sample plan: /rencana/{v.plan_id}/v{v.version} ({people} people planned)")
+        except PlanStoreError as exc:
+            click.echo(f"Sample plan not created: {exc}", err=True)
 
 
 @click.command("generate-demo")

@@ -22,6 +22,8 @@ class Config:
     WTF_CSRF_ENABLED = True
     # Run plan solves in a background thread (False: inline, for tests that want determinism).
     PLAN_ASYNC = True
+    # Solver worker processes for a web job (2 uses both cores; 1 avoids forking in the server).
+    PLAN_WORKERS = int(os.environ.get("PLANNER_PLAN_WORKERS", "2"))
 
 
 class TestConfig(Config):

@@ -352,7 +352,7 @@ def test_load_demo_through_the_importer(app):
 
 
 def test_load_demo_cli_if_empty(runner):
-    first = runner.invoke(args=["load-demo", "--if-empty"])
+    first = runner.invoke(args=["load-demo", "--if-empty", "--no-plan"])
     assert first.exit_code == 0 and "FIKTIF" in first.output
-    second = runner.invoke(args=["load-demo", "--if-empty"])
+    second = runner.invoke(args=["load-demo", "--if-empty", "--no-plan"])
     assert second.exit_code == 0 and "not loaded" in second.output

@@ -1,5 +1,461 @@
-"""Blueprint: plans (filled in by its issue)."""
+"""Plans in the app: the plan list and form (``/rencana``), the progress page of a solve
+(``/rencana/job/<id>`` polling ``.json``), the result page (``/rencana/<id>/v<n>``) with its
+route map document and JSON download.
 
-from flask import Blueprint
+The solve runs off the request thread (``planner.jobs``); plans and versions are stored by
+``planner.plan_store``. CLI commands for plans live in ``plans_cli.py`` (on this ``bp``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import (
+    BooleanField,
+    DateField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+
+try:  # WTForms >= 3.3 (tuples are deprecated there)
+    from wtforms import SelectChoice
+except ImportError:  # pragma: no cover - older WTForms
+    SelectChoice = None
+
+from .. import jobs, plan_store, repository
+from ..extensions import db
+from ..models import TeamBase, Village
 
 bp = Blueprint("plans", __name__, cli_group=None)
+
+TEAM_ROWS = 6
+
+
+def choice(value, label):
+    return SelectChoice(value, label) if SelectChoice is not None else (value, label)
+
+
+MODE_CHOICES = [choice("road", _l("Darat (mobil)")), choice("river", _l("Sungai (perahu)")),
+                choice("both", _l("Darat dan sungai"))]
+
+
+def mode_label(mode: str | None) -> str:
+    return {"road": _("darat"), "river": _("sungai"), "both": _("darat + sungai")}.get(
+        mode or "", mode or "")
+
+
+def reason_label(reason: str | None) -> str:
+    return {
+        "unreachable": _("Tidak terjangkau"),
+        "capacity": _("Kapasitas tim/hari habis"),
+        "not_worth": _("Tidak sebanding dengan perjalanan"),
+    }.get(reason or "", reason or "")
+
+
+def fmt_int(n) -> str:
+    try:
+        return f"{int(round(float(n))):,}".replace(",", ".")
+    except (TypeError, ValueError):
+        return "–"
+
+
+def fmt_dec(n, digits: int = 1) -> str:
+    try:
+        s = f"{float(n):,.{digits}f}"
+    except (TypeError, ValueError):
+        return "–"
+    return s.replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
+
+
+bp.add_app_template_filter(fmt_int, "plan_int")
+bp.add_app_template_filter(fmt_dec, "plan_dec")
+
+
+# --------------------------------------------------------------------------- form
+class _Msg:
+    """Replace WTForms' English parse error with an Indonesian message (``bad_message``)."""
+
+    bad_message = _l("Nilai tidak sah.")
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError(str(self.bad_message)) from exc
+
+
+class IntField(_Msg, IntegerField):
+    bad_message = _l("Isi bilangan bulat (mis. 3).")
+
+
+class DayField(_Msg, DateField):
+    bad_message = _l("Tanggal tidak sah: pakai format TTTT-BB-HH (mis. 2026-12-01).")
+
+
+class ClockField(_Msg, TimeField):
+    bad_message = _l("Jam tidak sah: pakai format JJ:MM (mis. 08:00).")
+
+
+class TeamRowForm(Form):
+    """One row of the team table (a plain WTForms form: the page's CSRF token covers it)."""
+
+    name = StringField(_l("Nama tim"), validators=[Optional(), Length(max=100)])
+    base = SelectField(_l("Pangkalan"), coerce=int, validate_choice=False)
+    kits = IntField(_l("Perangkat"), default=3,
+                        validators=[Optional(), NumberRange(min=1, max=20, message=_l("Perangkat 1–20."))])
+    mode = SelectField(_l("Moda"), choices=MODE_CHOICES, default="road")
+    max_nights = IntField(_l("Maks. malam"), default=0,
+                              validators=[Optional(), NumberRange(min=0, max=30, message=_l("Malam 0–30."))])
+
+
+_CODE_SPLIT = re.compile(r"[\s,;]+")
+_DATE_FORMATS = ("%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y")
+
+
+def parse_codes(raw: str | None) -> list[str]:
+    return [c for c in _CODE_SPLIT.split(raw or "") if c]
+
+
+def parse_dates(raw: str | None) -> tuple[list[dt.date], list[str]]:
+    """Comma/space-separated dates (YYYY-MM-DD or DD-MM-YYYY): (dates, bad items)."""
+    good, bad = [], []
+    for item in [x for x in re.split(r"[\s,;]+", raw or "") if x]:
+        for fmt in _DATE_FORMATS:
+            try:
+                good.append(dt.datetime.strptime(item, fmt).date())
+                break
+            except ValueError:
+                continue
+        else:
+            bad.append(item)
+    return sorted(set(good)), bad
+
+
+class PlanForm(FlaskForm):
+    name = StringField(_l("Nama rencana"), validators=[
+        InputRequired(message=_l("Nama rencana wajib diisi.")), Length(max=200)])
+    n_teams = IntField(_l("Jumlah tim"), validators=[
+        Optional(), NumberRange(min=1, max=40, message=_l("Jumlah tim harus 1–40."))])
+    teams = FieldList(FormField(TeamRowForm), min_entries=TEAM_ROWS, max_entries=20)
+    start_date = DayField(_l("Tanggal mulai"), validators=[
+        InputRequired(message=_l("Tanggal mulai wajib diisi (format TTTT-BB-HH)."))])
+    days = IntField(_l("Jumlah hari kerja"), default=5, validators=[
+        InputRequired(message=_l("Jumlah hari kerja wajib diisi.")),
+        NumberRange(min=1, max=60, message=_l("Jumlah hari kerja harus 1–60."))])
+    work_start = ClockField(_l("Jam mulai kerja"), default=dt.time(8, 0), validators=[
+        InputRequired(message=_l("Jam mulai wajib diisi (JJ:MM)."))])
+    work_end = ClockField(_l("Jam selesai kerja"), default=dt.time(16, 0), validators=[
+        InputRequired(message=_l("Jam selesai wajib diisi (JJ:MM)."))])
+    skip_weekends = BooleanField(_l("Lewati Sabtu dan Minggu"), default=True)
+    holidays = StringField(_l("Hari libur"), validators=[Optional(), Length(max=2000)])
+    below = StringField(_l("Hanya desa dengan rekam di bawah (%)"), validators=[Optional()])
+    min_unrecorded = IntField(_l("Belum rekam minimal"), default=0, validators=[
+        Optional(), NumberRange(min=0, message=_l("Tidak boleh negatif."))])
+    turnout = IntField(_l("Perkiraan kehadiran (%)"), default=60, validators=[
+        InputRequired(message=_l("Perkiraan kehadiran wajib diisi.")),
+        NumberRange(min=1, max=100, message=_l("Perkiraan kehadiran harus 1–100 %%."))])
+    must_visit = TextAreaField(_l("Wajib dikunjungi (kode desa)"), validators=[Optional(), Length(max=5000)])
+    exclude = TextAreaField(_l("Dikecualikan (kode desa)"), validators=[Optional(), Length(max=5000)])
+    pooling = BooleanField(_l("Titik kumpul gabungan (pooling)"), default=False)
+    pooling_radius = StringField(_l("Radius titik kumpul (km)"), default="5")
+    time_limit = IntField(_l("Batas waktu hitung (detik)"), validators=[
+        InputRequired(message=_l("Batas waktu wajib diisi.")),
+        NumberRange(min=1, max=3600, message=_l("Batas waktu harus 1–3600 detik."))])
+    seed = IntField(_l("Benih acak (seed)"), default=1, validators=[
+        Optional(), NumberRange(min=0, max=1_000_000, message=_l("Seed harus 0–1.000.000."))])
+
+    # Filled in by the view: the village codes of the dataset.
+    known_codes: set[str] = set()
+
+    def validate_work_end(self, field):
+        if self.work_start.data and field.data and field.data <= self.work_start.data:
+            raise ValidationError(_("Jam selesai harus sesudah jam mulai."))
+
+    def validate_holidays(self, field):
+        _dates, bad = parse_dates(field.data)
+        if bad:
+            raise ValidationError(_("Tanggal libur tidak dikenal: %(bad)s (pakai TTTT-BB-HH, pisahkan dengan koma).",
+                                    bad=", ".join(bad[:5])))
+
+    def validate_below(self, field):
+        raw = (field.data or "").strip().replace(",", ".").rstrip("%").strip()
+        if not raw:
+            return
+        try:
+            value = float(raw)
+        except ValueError as exc:
+            raise ValidationError(_("Isi angka persen, mis. 90.")) from exc
+        if not 0 < value <= 100:
+            raise ValidationError(_("Persen harus di atas 0 dan paling banyak 100."))
+
+    def validate_pooling_radius(self, field):
+        if not self.pooling.data:
+            return
+        try:
+            value = float((field.data or "").strip().replace(",", "."))
+        except ValueError as exc:
+            raise ValidationError(_("Radius harus angka (km).")) from exc
+        if not 0 < value <= 50:
+            raise ValidationError(_("Radius harus di atas 0 dan paling banyak 50 km."))
+
+    def _check_codes(self, field):
+        unknown = [c for c in parse_codes(field.data) if c not in self.known_codes]
+        if unknown:
+            raise ValidationError(_("Kode desa tidak dikenal: %(codes)s.",
+                                    codes=", ".join(unknown[:8]) + (" …" if len(unknown) > 8 else "")))
+
+    def validate_must_visit(self, field):
+        self._check_codes(field)
+
+    def validate_exclude(self, field):
+        self._check_codes(field)
+        both = set(parse_codes(field.data)) & set(parse_codes(self.must_visit.data))
+        if both:
+            raise ValidationError(_("Kode ini sekaligus wajib dan dikecualikan: %(codes)s.",
+                                    codes=", ".join(sorted(both)[:8])))
+
+    def validate_teams(self, field):
+        named = [e for e in field.entries if (e.form.name.data or "").strip()]
+        if not named and not self.n_teams.data:
+            raise ValidationError(_("Isi jumlah tim (paling sedikit 1) atau tabel tim."))
+        names = [e.form.name.data.strip() for e in named]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValidationError(_("Nama tim harus berbeda: %(names)s.", names=", ".join(dup)))
+
+
+def _bases() -> list[TeamBase]:
+    return list(db.session.scalars(
+        select(TeamBase).order_by(TeamBase.is_default.desc(), TeamBase.id)).all())
+
+
+def _prepare_form(form: PlanForm, bases: list[TeamBase], known_codes: set[str]) -> None:
+    choices = [choice(b.id, b.name) for b in bases]
+    for entry in form.teams.entries:
+        entry.form.base.choices = choices
+        if entry.form.base.data is None and bases:
+            entry.form.base.data = bases[0].id
+    form.known_codes = known_codes
+    if not form.is_submitted():
+        if form.time_limit.data is None:
+            form.time_limit.data = current_app.config.get("PLAN_TIME_LIMIT_S", 30)
+        if form.start_date.data is None:  # next Monday
+            today = dt.date.today()
+            form.start_date.data = today + dt.timedelta(days=(7 - today.weekday()) % 7 or 7)
+
+
+def _base_dict(b: TeamBase) -> dict:
+    return {"id": b.id, "name": b.name, "lat": b.lat, "lon": b.lon}
+
+
+def form_to_params(form: PlanForm, dataset, bases: list[TeamBase]) -> dict:
+    by_id = {b.id: b for b in bases}
+    default = bases[0]
+    teams = []
+    for e in form.teams.entries:
+        f = e.form
+        name = (f.name.data or "").strip()
+        if not name:
+            continue
+        base = by_id.get(f.base.data) or default
+        teams.append({"name": name, "base": _base_dict(base), "kits": f.kits.data or 3,
+                      "mode": f.mode.data or "road", "max_nights": f.max_nights.data or 0})
+    if not teams:
+        teams = [{"name": _("Tim %(n)s", n=i + 1), "base": _base_dict(default), "kits": 3,
+                  "mode": "road", "max_nights": 0} for i in range(form.n_teams.data or 0)]
+    below_raw = (form.below.data or "").strip().replace(",", ".").rstrip("%").strip()
+    holidays, _bad = parse_dates(form.holidays.data)
+    pooling = None
+    if form.pooling.data:
+        pooling = {"radius_km": float(form.pooling_radius.data.strip().replace(",", "."))}
+    return {
+        "name": form.name.data.strip(),
+        "dataset_id": dataset.id,
+        "teams": teams,
+        "start_date": form.start_date.data.isoformat(),
+        "days": form.days.data,
+        "work_start": form.work_start.data.strftime("%H:%M"),
+        "work_end": form.work_end.data.strftime("%H:%M"),
+        "skip_weekends": bool(form.skip_weekends.data),
+        "holidays": [d.isoformat() for d in holidays],
+        "below": float(below_raw) / 100.0 if below_raw else None,
+        "min_unrecorded": form.min_unrecorded.data or 0,
+        "turnout": form.turnout.data / 100.0,
+        "must_visit": parse_codes(form.must_visit.data),
+        "exclude": parse_codes(form.exclude.data),
+        "pooling": pooling,
+        "time_limit": form.time_limit.data,
+        "seed": form.seed.data if form.seed.data is not None else 1,
+    }
+
+
+# --------------------------------------------------------------------------- views
+@bp.route("/rencana", methods=["GET", "POST"])
+def index():
+    dataset = repository.current_dataset()
+    bases = _bases()
+    known = set(db.session.scalars(select(Village.code)).all()) if dataset else set()
+    form = PlanForm()
+    _prepare_form(form, bases, known)
+    status = 200
+    problems: list[str] = []
+    if dataset is None:
+        problems.append(_("Belum ada data. Impor rekap dan batas desa dulu (atau jalankan planner load-demo)."))
+    if not bases:
+        problems.append(_("Belum ada pangkalan tim. Tambahkan pangkalan (kantor) saat impor data."))
+    if form.is_submitted():
+        if form.validate() and not problems:
+            params = form_to_params(form, dataset, bases)
+            job_id = jobs.submit_plan_job(current_app._get_current_object(), params)
+            return redirect(url_for("plans.job", job_id=job_id))
+        status = 400
+    return render_template("plans/index.html", form=form, plans=plan_store.list_plans(),
+                           dataset=dataset, bases=bases, problems=problems,
+                           mode_label=mode_label), status
+
+
+@bp.route("/rencana/job/<int:job_id>")
+def job(job_id: int):
+    j = jobs.get_job(job_id)
+    if j is None:
+        abort(404)
+    state = jobs.job_state(j)
+    if state["status"] == "done" and state["version"] is not None and request.args.get("stay") is None:
+        return redirect(url_for("plans.show", plan_id=state["plan_id"], version=state["version"]))
+    return render_template("plans/job.html", job=j, state=state,
+                           name=(j.params or {}).get("name") or "")
+
+
+@bp.route("/rencana/job/<int:job_id>.json")
+def job_json(job_id: int):
+    j = jobs.get_job(job_id)
+    if j is None:
+        abort(404)
+    state = jobs.job_state(j)
+    if state["version"] is not None:
+        state["result_url"] = url_for("plans.show", plan_id=state["plan_id"], version=state["version"])
+    resp = jsonify(state)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def _version_or_404(plan_id: int, version: int):
+    plan = plan_store.get_plan(plan_id)
+    v = plan_store.get_version(plan_id, version) if plan is not None else None
+    if v is None or v.result is None:
+        abort(404)
+    return plan, v
+
+
+@bp.route("/rencana/<int:plan_id>")
+def latest(plan_id: int):
+    v = plan_store.latest_version(plan_id)
+    if v is None:
+        abort(404)
+    return redirect(url_for("plans.show", plan_id=plan_id, version=v.version))
+
+
+PARAM_LABELS = {
+    "start_date": _l("Tanggal mulai"), "days": _l("Jumlah hari kerja"),
+    "work_start": _l("Jam mulai kerja"), "work_end": _l("Jam selesai kerja"),
+    "skip_weekends": _l("Lewati Sabtu dan Minggu"), "holidays": _l("Hari libur"),
+    "below": _l("Hanya desa dengan rekam di bawah (%)"), "min_unrecorded": _l("Belum rekam minimal"),
+    "turnout": _l("Perkiraan kehadiran (%)"), "must_visit": _l("Wajib dikunjungi (kode desa)"),
+    "exclude": _l("Dikecualikan (kode desa)"), "pooling": _l("Titik kumpul gabungan (pooling)"),
+    "time_limit": _l("Batas waktu hitung (detik)"), "seed": _l("Benih acak (seed)"),
+    "replanned_from": _l("Dihitung ulang mulai"),
+}
+
+
+def params_rows(params: dict) -> list[tuple[str, str]]:
+    rows = []
+    for key, label in PARAM_LABELS.items():
+        if key not in params:
+            continue
+        value = params[key]
+        if key == "below":
+            value = "–" if value is None else f"{float(value) * 100:g}"
+        elif key == "turnout":
+            value = f"{float(value) * 100:g}"
+        elif key == "pooling":
+            value = _("tidak") if not value else _("ya, radius %(km)s km", km=value.get("radius_km"))
+        elif isinstance(value, bool):
+            value = _("ya") if value else _("tidak")
+        elif isinstance(value, list):
+            value = ", ".join(str(x) for x in value) or "–"
+        rows.append((str(label), str(value)))
+    return rows
+
+
+@bp.route("/rencana/<int:plan_id>/v<int:version>")
+def show(plan_id: int, version: int):
+    plan, v = _version_or_404(plan_id, version)
+    result = v.result
+    dataset = repository.get_dataset(plan.dataset_id) if plan.dataset_id else None
+    return render_template(
+        "plans/show.html", plan=plan, version=v, result=result,
+        summary=plan_store.result_summary(result), versions=plan_store.list_versions(plan_id),
+        params=v.params or {}, param_rows=params_rows(v.params or {}), dataset=dataset,
+        mode_label=mode_label, reason_label=reason_label,
+    )
+
+
+@bp.route("/rencana/<int:plan_id>/v<int:version>.json")
+def download(plan_id: int, version: int):
+    plan, v = _version_or_404(plan_id, version)
+    body = json.dumps(v.result, ensure_ascii=False, indent=1)
+    return body, 200, {
+        "Content-Type": "application/json; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="rencana-{plan_id}-v{version}.json"',
+    }
+
+
+@bp.route("/rencana/<int:plan_id>/v<int:version>/map.html")
+def map_document(plan_id: int, version: int):
+    from .. import maps
+    from . import maps as maps_web
+
+    plan, v = _version_or_404(plan_id, version)
+    dataset = repository.get_dataset(plan.dataset_id) if plan.dataset_id else None
+    if dataset is None:
+        dataset = repository.current_dataset()
+    if dataset is None:
+        abort(404)
+    frame = repository.villages_frame(dataset)
+    if not len(frame):
+        abort(404)
+    m = maps_web.build_map(dataset, frame, frame, labels=maps_web.map_labels(), plan=v.result,
+                           asset_base=url_for("static", filename="vendor").rstrip("/"))
+    return maps.render_html(m), 200, {"Content-Type": "text/html; charset=utf-8",
+                                      "X-Frame-Options": "SAMEORIGIN"}
+
+
+# The `planner plan` command lives in plans_cli.py (engine helper) on this blueprint.
+try:
+    from . import plans_cli  # noqa: E402,F401
+except ModuleNotFoundError as exc:  # pragma: no cover - until that module lands
+    if exc.name != f"{__package__}.plans_cli":
+        raise

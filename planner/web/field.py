@@ -1,5 +1,134 @@
-"""Blueprint: field (filled in by its issue)."""
+"""Field results, progress against the plan, re-planning and the version diff (issue 5)."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+
+from .. import field, plan_store
+from ..plandiff import diff_plans
 
 bp = Blueprint("field", __name__, cli_group=None)
+
+OUTCOME_LABELS = {
+    "done": "Selesai",
+    "partly": "Sebagian",
+    "not_reached": "Tidak terjangkau",
+}
+REASON_LABELS = {
+    "weather": "Cuaca",
+    "boat": "Perahu/kapal",
+    "no_signal": "Tidak ada sinyal",
+    "equipment": "Peralatan",
+    "absent": "Warga tidak ada",
+    "other": "Lainnya",
+}
+
+
+def _labels():
+    # gettext at request time so the chosen locale applies.
+    return ({k: _(v) for k, v in OUTCOME_LABELS.items()}, {k: _(v) for k, v in REASON_LABELS.items()})
+
+
+def _version_or_404(plan_id: int, version: int):
+    v = plan_store.get_version(plan_id, version)
+    if v is None or not v.result:
+        abort(404)
+    return v
+
+
+@bp.route("/rencana/<int:plan_id>/v<int:version>/hasil", methods=["GET", "POST"])
+def results(plan_id: int, version: int):
+    """Enter what each stop of one team-day achieved."""
+    v = _version_or_404(plan_id, version)
+    teams = v.result.get("teams", [])
+    team_name = request.values.get("team") or (teams[0]["name"] if teams else None)
+    team = next((t for t in teams if t["name"] == team_name), None)
+    if team is None:
+        abort(404)
+    dates = [d["date"] for d in team.get("days", []) if d.get("stops")]
+    day_date = request.values.get("day") or (dates[0] if dates else None)
+    day = next((d for d in team.get("days", []) if d["date"] == day_date), None)
+    if day is None:
+        abort(404)
+    form = FlaskForm()
+    status = 200
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        reports = []
+        for i, stop in enumerate(day.get("stops", [])):
+            outcome = request.form.get(f"outcome-{i}") or ""
+            if not outcome:
+                continue  # not reported yet
+            reports.append({
+                "team": team["name"], "date": day["date"], "site_code": stop["site_code"],
+                "actual_recorded": (request.form.get(f"actual-{i}") or "0").strip(),
+                "outcome": outcome, "reason": request.form.get(f"reason-{i}") or None,
+            })
+        who = (request.form.get("recorded_by") or "").strip()[:100] or None
+        try:
+            if not reports:
+                raise field.FieldError(_("Belum ada hasil yang diisi."))
+            field.record_results(v, reports, recorded_by=who)
+        except field.FieldError as exc:
+            flash(str(exc), "error")
+            status = 400
+        else:
+            flash(_("%(n)s laporan tersimpan. Angka rekaman desa sudah diperbarui.", n=len(reports)), "success")
+            return redirect(url_for("field.progress", plan_id=plan_id, version=version))
+    reports = field.latest_results([x.id for x in v.plan.versions])
+    outcome_labels, reason_labels = _labels()
+    return render_template(
+        "field/results.html", v=v, plan=v.plan, team=team, day=day, dates=dates, teams=teams,
+        reports=reports, form=form, outcome_labels=outcome_labels, reason_labels=reason_labels,
+    ), status
+
+
+@bp.route("/rencana/<int:plan_id>/v<int:version>/kemajuan")
+def progress(plan_id: int, version: int):
+    """Planned vs achieved per team and day, and the re-plan form."""
+    v = _version_or_404(plan_id, version)
+    rows = field.progress_table(v)
+    totals = {k: sum(r[k] for r in rows) for k in ("planned", "achieved", "stops", "done", "partly",
+                                                      "not_reached", "pending")}
+    return render_template("field/progress.html", v=v, plan=v.plan, rows=rows, totals=totals,
+                           form=FlaskForm(), today=dt.date.today().isoformat(),
+                           versions=plan_store.list_versions(plan_id))
+
+
+@bp.route("/rencana/<int:plan_id>/v<int:version>/replan", methods=["POST"])
+def replan(plan_id: int, version: int):
+    """Re-optimise the remaining days from a date: a new version of the same plan."""
+    from .. import jobs
+
+    v = _version_or_404(plan_id, version)
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        from_date = dt.date.fromisoformat((request.form.get("from_date") or "").strip())
+        time_limit = float(request.form.get("time_limit") or current_app.config["PLAN_TIME_LIMIT_S"])
+        if not 1 <= time_limit <= 600:
+            raise ValueError
+    except ValueError:
+        flash(_("Tanggal mulai hitung ulang atau batas waktu tidak sah."), "error")
+        return redirect(url_for("field.progress", plan_id=plan_id, version=version))
+    try:
+        params = field.replan_params(v, from_date, time_limit=time_limit)
+    except field.FieldError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("field.progress", plan_id=plan_id, version=version))
+    job_id = jobs.submit_plan_job(current_app._get_current_object(), params)
+    return redirect(url_for("plans.job", job_id=job_id))
+
+
+@bp.route("/rencana/<int:plan_id>/beda/<int:a>/<int:b>")
+def diff(plan_id: int, a: int, b: int):
+    """What moved between two versions."""
+    va, vb = _version_or_404(plan_id, a), _version_or_404(plan_id, b)
+    d = diff_plans(va.result, vb.result)
+    return render_template("field/diff.html", plan=va.plan, va=va, vb=vb, d=d)

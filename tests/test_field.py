@@ -1,0 +1,168 @@
+"""The field loop end to end: record what a day achieved, see it in the figures, re-plan the
+remaining days as a new version, and see what moved. Real solves (2 s), real database."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from planner import field, plan_store, repository
+from planner.engine import validate_plan
+from planner.extensions import db
+from planner.models import VillageStat, VisitResult
+from planner.plandiff import diff_plans
+from tests.test_plans_web import load_tiny, solve_via_form
+
+
+@pytest.fixture
+def planned(app, client):
+    """The tiny fictional regency with a solved plan (version 1)."""
+    load_tiny(app)
+    job_id = solve_via_form(client, days="4")
+    r = client.get(f"/rencana/job/{job_id}")
+    assert r.status_code in (200, 302)
+    with app.app_context():
+        v = plan_store.latest_version(plan_store.list_plans()[0]["id"])
+        assert v is not None and v.version == 1
+        return v.plan_id
+
+
+def first_busy_day(result):
+    for team in result["teams"]:
+        for day in team["days"]:
+            if day.get("stops"):
+                return team, day
+    raise AssertionError("the plan has no stops")
+
+
+def recorded_of(code: str) -> int:
+    frame = repository.villages_frame()
+    return int(frame.loc[frame["code"] == code, "recorded"].iloc[0])
+
+
+def test_record_results_replan_and_diff(app, client, planned):
+    with app.app_context():
+        v1 = plan_store.latest_version(planned)
+        team, day = first_busy_day(v1.result)
+        stops = day["stops"]
+        done = stops[0]
+        before = recorded_of(done["site_code"])
+        v1_result = copy.deepcopy(v1.result)
+
+    # --- the team lead reports the day: first stop done, the others not reached
+    form = {"team": team["name"], "day": day["date"], "recorded_by": "Ketua Tim 1",
+            "actual-0": str(done["expected"]), "outcome-0": "done"}
+    for i in range(1, len(stops)):
+        form[f"outcome-{i}"] = "not_reached"
+        form[f"reason-{i}"] = "weather"
+    r = client.post(f"/rencana/{planned}/v1/hasil", data=form)
+    assert r.status_code == 302, r.get_data(as_text=True)[:1500]
+
+    with app.app_context():
+        # the village's recorded figure went up, as a NEW statistics entry (history kept)
+        assert recorded_of(done["site_code"]) == before + done["expected"]
+        n_stats = db.session.scalar(select(func.count(VillageStat.id)).where(
+            VillageStat.village_code == done["site_code"]))
+        assert n_stats == 2
+        assert db.session.scalar(select(func.count(VisitResult.id))) == len(stops)
+
+    # the gap view and the progress page reflect it
+    page = client.get(f"/rencana/{planned}/v1/kemajuan").get_data(as_text=True)
+    assert f'id="achieved">{done["expected"]}<' in page
+    gap = client.get("/").get_data(as_text=True)
+    assert f"{before + done['expected']:,}".replace(",", ".") in gap
+
+    # --- re-plan from the next day on
+    from_date = dt.date.fromisoformat(day["date"]) + dt.timedelta(days=1)
+    r = client.post(f"/rencana/{planned}/v1/replan",
+                    data={"from_date": from_date.isoformat(), "time_limit": "2"})
+    assert r.status_code == 302
+    job_page = client.get(r.headers["Location"])
+    assert job_page.status_code in (200, 302)
+
+    with app.app_context():
+        versions = plan_store.list_versions(planned)
+        assert [v.version for v in versions] == [1, 2]
+        v1, v2 = versions
+        assert v1.result == v1_result  # the old version is kept unchanged
+        assert v2.replanned_from == from_date.isoformat()
+        cut = from_date.isoformat()
+        # every stop before the re-plan date (the reported day included) is unchanged
+        for t_old in v1.result["teams"]:
+            t_new = next(t for t in v2.result["teams"] if t["name"] == t_old["name"])
+            assert [d for d in t_old["days"] if d["date"] < cut] == [
+                d for d in t_new["days"] if d["date"] < cut]
+        # the re-optimised days pass the validator against the updated figures
+        from planner import jobs
+
+        _ds, instance = jobs.build_instance_for(v2.params)
+        tail = copy.deepcopy(v2.result)
+        for t in tail["teams"]:
+            t["days"] = [d for d in t["days"] if d["date"] >= cut]
+        tail["totals"] = field._totals(tail)
+        assert validate_plan(tail, instance.to_dict()) == []
+        # the done village is not planned again for more people than it still lacks
+        still = int(repository.villages_frame().set_index("code").loc[done["site_code"], "obliged"]) - recorded_of(done["site_code"])
+        again = sum(s["expected"] for t in tail["teams"] for d in t["days"] for s in d["stops"]
+                    if s["site_code"] == done["site_code"])
+        assert again <= max(still, 0)
+        d = diff_plans(v1.result, v2.result)
+        assert sum(len(d[k]) for k in ("added", "dropped", "moved", "retimed", "unchanged")) > 0
+
+    # the diff page shows what moved
+    r = client.get(f"/rencana/{planned}/beda/1/2")
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    for key in ("added", "dropped", "moved"):
+        assert re.search(rf'id="n-{key}">{len(d[key])}<', html)
+
+
+def test_bad_reports_store_nothing(app, client, planned):
+    with app.app_context():
+        v1 = plan_store.latest_version(planned)
+        team, day = first_busy_day(v1.result)
+        n0 = db.session.scalar(select(func.count(VillageStat.id)))
+    url = f"/rencana/{planned}/v1/hasil"
+    base = {"team": team["name"], "day": day["date"]}
+    for bad in ({"actual-0": "-5", "outcome-0": "done"},
+                {"actual-0": "abc", "outcome-0": "partly"},
+                {"actual-0": "10", "outcome-0": "not_reached"},
+                {"actual-0": "10", "outcome-0": "exploded"},
+                {}):
+        r = client.post(url, data={**base, **bad})
+        assert r.status_code == 400
+        assert "Traceback" not in r.get_data(as_text=True)
+        assert 'class="flash flash-error"' in r.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(VillageStat.id))) == n0
+        assert db.session.scalar(select(func.count(VisitResult.id))) == 0
+        with pytest.raises(field.FieldError):
+            field.record_results(plan_store.latest_version(planned), [{"team": team["name"], "date": day["date"],
+                                       "site_code": "99.99.99.9999", "outcome": "done",
+                                       "actual_recorded": 1}])
+
+
+def test_a_corrected_report_counts_the_difference_only(app, planned):
+    with app.app_context():
+        v1 = plan_store.latest_version(planned)
+        team, day = first_busy_day(v1.result)
+        stop = day["stops"][0]
+        before = recorded_of(stop["site_code"])
+        rep = {"team": team["name"], "date": day["date"], "site_code": stop["site_code"],
+               "outcome": "partly", "actual_recorded": 40}
+        field.record_results(v1, [rep])
+        field.record_results(v1, [{**rep, "actual_recorded": 55, "outcome": "done"}])
+        assert recorded_of(stop["site_code"]) == before + 55
+        rows = field.progress_table(v1)
+        row = next(r for r in rows if r["team"] == team["name"] and r["date"] == day["date"])
+        assert row["achieved"] == 55 and row["done"] == 1
+
+
+def test_field_pages_404_for_unknown_plan(client, planned):
+    assert client.get(f"/rencana/{planned}/v9/hasil").status_code == 404
+    assert client.get(f"/rencana/{planned}/v1/hasil?team=Nobody").status_code == 404
+    assert client.get(f"/rencana/{planned}/beda/1/7").status_code == 404

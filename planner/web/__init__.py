@@ -13,7 +13,15 @@ from .. import __version__
 
 
 def init_app(app: Flask) -> None:
-    from . import field, gap, imports, maps, plans, sheets
+    from . import (
+        field,
+        gap,
+        imports,
+        maps,
+        plans,
+        plans_cli,  # noqa: F401  (``planner plan``; must precede register_blueprint)
+        sheets,
+    )
 
     for module in (gap, imports, maps, plans, sheets, field):
         app.register_blueprint(module.bp)

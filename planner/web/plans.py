@@ -452,10 +452,3 @@ def map_document(plan_id: int, version: int):
     return maps.render_html(m), 200, {"Content-Type": "text/html; charset=utf-8",
                                       "X-Frame-Options": "SAMEORIGIN"}
 
-
-# The `planner plan` command lives in plans_cli.py (engine helper) on this blueprint.
-try:
-    from . import plans_cli  # noqa: E402,F401
-except ModuleNotFoundError as exc:  # pragma: no cover - until that module lands
-    if exc.name != f"{__package__}.plans_cli":
-        raise

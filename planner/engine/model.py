@@ -1,0 +1,482 @@
+"""The planning problem: teams, sites, calendar → an immutable ``Instance``.
+
+``build_instance(villages_frame, request)`` is the only place where the village frame becomes
+solver input. Choices (also the documentation of the model):
+
+* **Selection**: villages with ``unrecorded > 0`` whose rate is below ``request.below`` (when
+  given) and whose unrecorded count is ≥ ``min_unrecorded``; ``must_visit`` codes are added
+  whatever their figures (and weigh ``MUST_VISIT_WEIGHT`` times more, so the solver drops them
+  only when they cannot be reached); ``exclude`` codes are removed; locked sites are always in.
+* **Expected people** = round(unrecorded × turnout) with a per-village override, at least 1 and
+  never more than the unrecorded count. Extra sites (school, prison, hospital, social home)
+  bring their own expected people and minutes per person.
+* **Service minutes** for team t at a visit = setup + ceil(expected × minutes_per_person / kits)
+  (the site's minutes per person when it has one, else the team's).
+* **Large villages**: one team-day holds ``(work minutes − setup) × kits / minutes_per_person``
+  people (the smallest over the teams, so every team can take any visit). A visit may hold at
+  most ``split_fraction`` (0.75) of that, and no more than fits in the time left on the day of
+  the visit after travel (there and back for day-trip teams, the way in for teams that may sleep
+  out; at least a quarter of the day). A village above that is split into the fewest equal
+  visits (sum = expected, never more than unrecorded); each visit is its own routing node, and a
+  team may stay several days at a large village (visit after visit, sleeping there).
+* **Calendar**: working dates from ``start_date`` skipping weekends (Sat/Sun when
+  ``skip_weekends``) and holidays, ``days`` of them. A team works on the dates in its
+  ``available_dates`` (all when None). Time in the solver is minutes from 00:00 of the start date.
+* **Value** of a visit = expected × ``person_value_min`` × must-visit weight, in the same units
+  as travel (see ``planner.engine.solver``).
+* **Pooling** (``request.pooling`` = ``pooling.PoolingParams``): after selection,
+  ``pooling.choose_collection_points`` merges neighbours into host villages (host ``expected``
+  and ``unrecorded`` include the pooled villages', listed in ``pooled``); locked and
+  must-visit villages stay stops of their own.
+* **Travel**: one matrix set per vehicle mode used by the teams, from ``planner.travel`` (great
+  circle by default, or the ``travel_source`` given). Points: the distinct team bases first
+  (access 'both' so a boat can leave the office pier), then the sites.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+MUST_VISIT_WEIGHT = 20
+SPLIT_FRACTION = 0.75
+KINDS = ("village", "school", "prison", "hospital", "social_home")
+MODES = ("road", "river", "both")
+
+
+class PlanInputError(ValueError):
+    """Bad planning input (clear message for a coordinator)."""
+
+
+# --------------------------------------------------------------------------- specs
+@dataclass(frozen=True)
+class TeamSpec:
+    name: str
+    base: tuple  # (name, lat, lon)
+    kits: int = 3
+    minutes_per_person: float = 3.5
+    setup_min: int = 30
+    mode: str = "road"
+    available_dates: tuple | None = None
+    max_nights: int = 0
+
+
+@dataclass(frozen=True)
+class SiteSpec:
+    code: str
+    name: str
+    kecamatan: str
+    lat: float
+    lon: float
+    access: str
+    unrecorded: int
+    expected: int
+    kind: str = "village"
+    minutes_per_person: float | None = None
+    open_time: str | None = None
+    close_time: str | None = None
+    no_signal: bool = False
+    pooled: tuple = ()  # ({"code","name","expected"[,"unrecorded"]}, ...)
+
+
+@dataclass(frozen=True)
+class Lock:
+    site_code: str
+    date: dt.date
+    team: str
+
+
+def _travel_params_default():
+    from planner.travel import TravelParams
+
+    return TravelParams()
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    teams: tuple
+    start_date: dt.date
+    days: int
+    work_start: str = "08:00"
+    work_end: str = "16:00"
+    holidays: tuple = ()
+    skip_weekends: bool = True
+    turnout: float = 0.6
+    turnout_overrides: dict = field(default_factory=dict)
+    below: float | None = None
+    min_unrecorded: int = 0
+    must_visit: tuple = ()
+    exclude: tuple = ()
+    extra_sites: tuple = ()
+    locks: tuple = ()
+    pooling: Any = None
+    person_value_min: float = 30.0
+    travel: Any = field(default_factory=_travel_params_default)
+    split_fraction: float = SPLIT_FRACTION
+    dataset: str = ""
+    base_name: str | None = None
+
+
+# --------------------------------------------------------------------------- helpers
+def hhmm_to_min(s: str) -> int:
+    try:
+        h, m = str(s).strip().split(":")
+        v = int(h) * 60 + int(m)
+    except (ValueError, AttributeError) as exc:
+        raise PlanInputError(f"Jam tidak sah: {s!r} (pakai HH:MM)") from exc
+    if not 0 <= v <= 24 * 60:
+        raise PlanInputError(f"Jam tidak sah: {s!r}")
+    return v
+
+
+def min_to_hhmm(v: int) -> str:
+    v = int(v) % 1440
+    return f"{v // 60:02d}:{v % 60:02d}"
+
+
+def working_dates(start: dt.date, days: int, holidays=(), skip_weekends=True) -> list[dt.date]:
+    if days < 1:
+        raise PlanInputError("Jumlah hari kerja minimal 1.")
+    if days > 366:
+        raise PlanInputError("Jumlah hari kerja paling banyak 366.")
+    hol = {d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)) for d in holidays}
+    out = []
+    d = start
+    while len(out) < days:
+        if not (skip_weekends and d.weekday() >= 5) and d not in hol:
+            out.append(d)
+        d += dt.timedelta(days=1)
+    return out
+
+
+def _as_date(d) -> dt.date:
+    return d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d))
+
+
+def _finite_list(a, digits: int) -> list:
+    """Nested list with ``None`` for inf/nan (unreachable legs), JSON-safe."""
+    arr = np.asarray(a, dtype=float)
+    out = np.round(arr, digits).astype(object)
+    out[~np.isfinite(arr)] = None
+    return out.tolist()
+
+
+# --------------------------------------------------------------------------- instance
+@dataclass(frozen=True)
+class Visit:
+    site: int            # index into Instance.sites
+    copy: int            # 0.. within the site
+    n_copies: int
+    expected: int
+    service: tuple       # service minutes per team (same order as Instance.teams)
+    value: int           # penalty when dropped (solver units)
+    must: bool = False
+
+
+@dataclass(frozen=True)
+class Instance:
+    """Everything the solver sees. Frozen; ``to_dict()`` is the export (JSON-able)."""
+
+    request: PlanRequest
+    teams: tuple          # TeamSpec
+    sites: tuple          # SiteSpec
+    visits: tuple         # Visit
+    dates: tuple          # working dates (dt.date)
+    team_dates: tuple     # per team: tuple of its working dates
+    work_start: int       # minutes of day
+    work_end: int
+    points: pd.DataFrame  # lat, lon, access, code, name, kind (bases first, then sites)
+    base_points: tuple    # per team: point index of its base
+    site_points: tuple    # per site: point index
+    matrices: dict        # mode -> Matrices
+    locks: tuple          # Lock
+    value_scale: int      # solver units per travel minute (for costs)
+
+    # ------------------------------------------------------------------ helpers
+    def t0(self) -> dt.date:
+        return self.request.start_date
+
+    def day_offset(self, d: dt.date) -> int:
+        return (d - self.request.start_date).days
+
+    def to_dict(self) -> dict:
+        r = self.request
+        mats = {}
+        for mode, m in self.matrices.items():
+            mats[mode] = {
+                "minutes": np.asarray(m.minutes).astype(int).tolist(),
+                "km": _finite_list(m.km, 3),
+                "cost_rp": _finite_list(m.cost_rp, 0),
+                "mode": np.asarray(m.mode).astype(int).tolist(),
+            }
+        pts = []
+        for i, row in enumerate(self.points.itertuples(index=False)):
+            pts.append({"index": i, "code": row.code, "name": row.name, "kind": row.kind,
+                        "lat": float(row.lat), "lon": float(row.lon), "access": row.access})
+        travel = r.travel
+        try:
+            travel_d = asdict(travel)
+        except TypeError:
+            travel_d = {k: v for k, v in vars(travel).items() if not k.startswith("_")}
+        return {
+            "format": "jemput-bola-instance/1",
+            "dataset": r.dataset,
+            "params": self.params_dict(),
+            "calendar": {"dates": [d.isoformat() for d in self.dates],
+                         "work_start": min_to_hhmm(self.work_start),
+                         "work_end": min_to_hhmm(self.work_end)},
+            "teams": [{"name": t.name, "mode": t.mode, "kits": t.kits,
+                       "minutes_per_person": t.minutes_per_person, "setup_min": t.setup_min,
+                       "max_nights": t.max_nights,
+                       "base": {"name": t.base[0], "lat": float(t.base[1]), "lon": float(t.base[2])},
+                       "base_point": int(self.base_points[k]),
+                       "dates": [d.isoformat() for d in self.team_dates[k]]}
+                      for k, t in enumerate(self.teams)],
+            "sites": [{"code": s.code, "name": s.name, "kecamatan": s.kecamatan, "kind": s.kind,
+                       "lat": s.lat, "lon": s.lon, "access": s.access,
+                       "unrecorded": s.unrecorded, "expected": s.expected,
+                       # a pooled host's unrecorded already includes its pooled neighbours'
+                       "max_people": s.unrecorded,
+                       "minutes_per_person": s.minutes_per_person, "open_time": s.open_time,
+                       "close_time": s.close_time, "no_signal": s.no_signal,
+                       "pooled": [dict(p) for p in s.pooled],
+                       "point": int(self.site_points[k])}
+                      for k, s in enumerate(self.sites)],
+            "visits": [{"site_code": self.sites[v.site].code, "copy": v.copy,
+                        "n_copies": v.n_copies, "expected": v.expected,
+                        "service_min": {self.teams[k].name: int(m) for k, m in enumerate(v.service)},
+                        "value": v.value, "must_visit": v.must}
+                       for v in self.visits],
+            "points": pts,
+            "matrices": mats,
+            "travel": travel_d,
+            "locks": [{"site_code": lk.site_code, "date": lk.date.isoformat(), "team": lk.team}
+                      for lk in self.locks],
+        }
+
+    def params_dict(self) -> dict:
+        r = self.request
+        return {
+            "work_start": r.work_start, "work_end": r.work_end,
+            "start_date": r.start_date.isoformat(), "days": r.days,
+            "holidays": [_as_date(h).isoformat() for h in r.holidays],
+            "skip_weekends": r.skip_weekends, "turnout": r.turnout,
+            "turnout_overrides": dict(r.turnout_overrides), "below": r.below,
+            "min_unrecorded": r.min_unrecorded, "must_visit": list(r.must_visit),
+            "exclude": list(r.exclude), "person_value_min": r.person_value_min,
+            "split_fraction": r.split_fraction,
+            "pooling": (asdict(r.pooling) if r.pooling is not None and hasattr(r.pooling, "__dataclass_fields__")
+                        else r.pooling),
+            "teams": [{"name": t.name, "mode": t.mode, "kits": t.kits, "max_nights": t.max_nights,
+                       "minutes_per_person": t.minutes_per_person, "setup_min": t.setup_min,
+                       "base": list(t.base),
+                       "available_dates": ([_as_date(d).isoformat() for d in t.available_dates]
+                                           if t.available_dates is not None else None)}
+                      for t in self.teams],
+            "extra_sites": [s.code for s in r.extra_sites],
+            "locks": [{"site_code": lk.site_code, "date": lk.date.isoformat(), "team": lk.team}
+                      for lk in self.locks],
+        }
+
+    def fingerprint(self) -> str:
+        """Stable hash of what the solver sees (sites, expected, teams, calendar, travel)."""
+        h = hashlib.sha256()
+        h.update(json.dumps(self.params_dict(), sort_keys=True, default=str).encode())
+        for s in self.sites:
+            h.update(f"{s.code}|{s.expected}|{s.unrecorded}|{s.lat:.6f}|{s.lon:.6f}|{s.access}".encode())
+        for m in self.matrices.values():
+            h.update(np.ascontiguousarray(np.asarray(m.minutes, dtype=np.int64)).tobytes())
+        return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- building
+def _check_request(req: PlanRequest) -> None:
+    if not req.teams:
+        raise PlanInputError("Tidak ada tim: tambahkan minimal satu tim.")
+    names = [t.name for t in req.teams]
+    if len(set(names)) != len(names):
+        raise PlanInputError("Nama tim harus berbeda satu sama lain.")
+    for t in req.teams:
+        if t.mode not in MODES:
+            raise PlanInputError(f"Moda tim {t.name} tidak dikenal: {t.mode!r} (road/river/both).")
+        if int(t.kits) < 1:
+            raise PlanInputError(f"Tim {t.name}: jumlah alat rekam minimal 1.")
+        if not t.minutes_per_person or float(t.minutes_per_person) <= 0:
+            raise PlanInputError(f"Tim {t.name}: menit per orang harus positif.")
+        if int(t.max_nights) < 0:
+            raise PlanInputError(f"Tim {t.name}: jumlah malam tidak boleh negatif.")
+        try:
+            lat, lon = float(t.base[1]), float(t.base[2])
+        except (TypeError, ValueError, IndexError) as exc:
+            raise PlanInputError(f"Tim {t.name}: basis tidak sah.") from exc
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise PlanInputError(f"Tim {t.name}: koordinat basis di luar jangkauan.")
+    if not 0 < float(req.turnout) <= 1:
+        raise PlanInputError("Turnout harus di antara 0 dan 1.")
+    ws, we = hhmm_to_min(req.work_start), hhmm_to_min(req.work_end)
+    if we - ws < 60:
+        raise PlanInputError("Jam kerja terlalu pendek (minimal satu jam).")
+
+
+def select_sites(frame: pd.DataFrame, req: PlanRequest) -> list[SiteSpec]:
+    from planner.ranking import add_measures
+
+    locked = {lk.site_code for lk in req.locks}
+    extra_codes = {s.code for s in req.extra_sites}
+    sites: list[SiteSpec] = []
+    if frame is not None and len(frame):
+        m = add_measures(pd.DataFrame(frame.drop(columns=["geometry"], errors="ignore")))
+        must = set(map(str, req.must_visit))
+        excl = set(map(str, req.exclude))
+        keep = m["unrecorded"] > 0
+        if req.below is not None:
+            keep &= m["rate"] < float(req.below)
+        if req.min_unrecorded:
+            keep &= m["unrecorded"] >= int(req.min_unrecorded)
+        keep |= m["code"].astype(str).isin(must | locked) & (m["unrecorded"] > 0)
+        keep &= ~m["code"].astype(str).isin(excl - locked)
+        keep &= ~m["code"].astype(str).isin(extra_codes)
+        m = m[keep].sort_values("code")
+        for r in m.to_dict("records"):
+            code = str(r["code"])
+            unrec = int(r["unrecorded"])
+            turnout = float(req.turnout_overrides.get(code, req.turnout))
+            exp = max(1, min(unrec, int(round(unrec * turnout))))
+            lat, lon = r.get("stop_lat"), r.get("stop_lon")
+            if lat is None or lon is None or pd.isna(lat) or pd.isna(lon):
+                raise PlanInputError(f"Desa {r.get('name')} ({code}) tidak punya titik singgah.")
+            access = str(r.get("access") or "road")
+            if access not in MODES:
+                access = "road"
+            sites.append(SiteSpec(code=code, name=str(r["name"]), kecamatan=str(r.get("kecamatan") or ""),
+                                  lat=float(lat), lon=float(lon), access=access, unrecorded=unrec,
+                                  expected=exp, no_signal=bool(r.get("no_signal") or False)))
+    for s in req.extra_sites:
+        if s.kind not in KINDS:
+            raise PlanInputError(f"Jenis lokasi tidak dikenal: {s.kind!r}")
+        if s.expected < 1:
+            raise PlanInputError(f"Lokasi {s.name}: perkiraan orang minimal 1.")
+        sites.append(s)
+    codes = [s.code for s in sites]
+    if len(set(codes)) != len(codes):
+        raise PlanInputError("Kode lokasi ganda di antara desa dan lokasi tambahan.")
+    missing = locked - set(codes)
+    if missing:
+        raise PlanInputError("Lokasi terkunci tidak ada di data (atau tidak punya warga belum rekam): "
+                             + ", ".join(sorted(missing)))
+    return sites
+
+
+def _travel_source(req: PlanRequest, travel_source):
+    if travel_source is not None:
+        return travel_source
+    from planner.travel import GreatCircleTravel
+
+    return GreatCircleTravel(req.travel)
+
+
+def build_instance(villages_frame: pd.DataFrame | None, request: PlanRequest,
+                   travel_source=None) -> Instance:
+    req = request
+    _check_request(req)
+    ws, we = hhmm_to_min(req.work_start), hhmm_to_min(req.work_end)
+    dates = working_dates(req.start_date, int(req.days), req.holidays, req.skip_weekends)
+    dset = set(dates)
+    team_dates = []
+    for t in req.teams:
+        if t.available_dates is None:
+            team_dates.append(tuple(dates))
+        else:
+            team_dates.append(tuple(sorted({_as_date(d) for d in t.available_dates} & dset)))
+
+    sites = select_sites(villages_frame, req)
+    if req.pooling is not None and sites:
+        from .pooling import PoolingError, choose_collection_points
+
+        p = req.pooling
+        keep = {lk.site_code for lk in req.locks} | set(map(str, req.must_visit))
+        opts = {k: getattr(p, k) for k in ("min_host_expected", "stop_cost", "no_signal_cost",
+                                            "method", "time_limit") if hasattr(p, k)}
+        try:
+            sites = list(choose_collection_points(
+                sites, radius_km=p.radius_km, decay=p.decay, turnout=float(req.turnout),
+                keep=keep, **opts))
+        except PoolingError as exc:
+            raise PlanInputError(f"Titik kumpul: {exc}") from exc
+
+    # points: bases then sites
+    base_rows: list[dict] = []
+    base_index: dict = {}
+    base_points = []
+    for t in req.teams:
+        key = (round(float(t.base[1]), 6), round(float(t.base[2]), 6))
+        if key not in base_index:
+            base_index[key] = len(base_rows)
+            base_rows.append({"lat": float(t.base[1]), "lon": float(t.base[2]), "access": "both",
+                              "code": f"__base{len(base_rows)}", "name": str(t.base[0]),
+                              "kind": "base"})
+        base_points.append(base_index[key])
+    rows = base_rows + [{"lat": s.lat, "lon": s.lon, "access": s.access, "code": s.code,
+                         "name": s.name, "kind": s.kind} for s in sites]
+    points = pd.DataFrame(rows, columns=["lat", "lon", "access", "code", "name", "kind"])
+    site_points = tuple(range(len(base_rows), len(rows)))
+    src = _travel_source(req, travel_source)
+    matrices = {mode: src.matrices(points, mode) for mode in sorted({t.mode for t in req.teams})}
+
+    # visits
+    scale = 10  # solver units per travel minute
+    work = we - ws
+    day_caps = [max(1, int((work - t.setup_min) * t.kits / float(t.minutes_per_person)))
+                for t in req.teams]
+    must = set(map(str, req.must_visit))
+    visits = []
+    inf = 10**8
+    for si, s in enumerate(sites):
+        mpps = [float(s.minutes_per_person or t.minutes_per_person) for t in req.teams]
+        p = site_points[si]
+        # travel a team spends on the day of a visit: there and back for day trips, the way in
+        # for teams that may sleep out; the smallest over the teams that can reach the site
+        need = []
+        for k, t in enumerate(req.teams):
+            mm = matrices[t.mode].minutes
+            to, back = int(mm[base_points[k], p]), int(mm[p, base_points[k]])
+            if to >= inf or back >= inf:
+                continue
+            need.append(to + back if t.max_nights <= 0 else to)
+        travel_day = min(need) if need else 0
+        cap = min(max(1, int((work - t.setup_min) * t.kits / mpp)) for t, mpp in zip(req.teams, mpps, strict=True))
+        avail = max(0.25 * work, work - travel_day)  # minutes left for recording that day
+        cap_day = min(max(1, int((avail - t.setup_min) * t.kits / mpp)) for t, mpp in zip(req.teams, mpps, strict=True))
+        chunk = max(1, min(int(cap * float(req.split_fraction)), int(cap_day * 0.95)))
+        n = max(1, math.ceil(s.expected / chunk))
+        n_locks = sum(1 for lk in req.locks if lk.site_code == s.code)
+        n = max(n, min(n_locks, s.expected))
+        base_e, rem = divmod(s.expected, n)
+        for k in range(n):
+            e = base_e + (1 if k < rem else 0)
+            service = tuple(int(t.setup_min + math.ceil(e * mpp / t.kits))
+                            for t, mpp in zip(req.teams, mpps, strict=True))
+            weight = MUST_VISIT_WEIGHT if s.code in must else 1
+            value = int(round(e * float(req.person_value_min) * scale * weight))
+            visits.append(Visit(site=si, copy=k, n_copies=n, expected=e, service=service,
+                                value=max(value, 1), must=s.code in must))
+    del day_caps
+
+    locks = []
+    names = {t.name for t in req.teams}
+    for lk in req.locks:
+        d = _as_date(lk.date)
+        if lk.team not in names:
+            raise PlanInputError(f"Kunci {lk.site_code}: tim {lk.team!r} tidak ada.")
+        locks.append(Lock(site_code=str(lk.site_code), date=d, team=lk.team))
+    return Instance(request=req, teams=tuple(req.teams), sites=tuple(sites), visits=tuple(visits),
+                    dates=tuple(dates), team_dates=tuple(team_dates), work_start=ws, work_end=we,
+                    points=points, base_points=tuple(base_points), site_points=site_points,
+                    matrices=matrices, locks=tuple(locks), value_scale=scale)

@@ -120,21 +120,31 @@ def _locale() -> str:
     return str(get_locale() or current_app.config.get("BABEL_DEFAULT_LOCALE", "id"))
 
 
+def _resolve_selection(plan_id: int, version: int):
+    """``((plan, dataset, team, day), None)`` for the query's team/day, or ``(None, response)``
+    with the 400/404 page."""
+    team, day, error = _selection_args()
+    if error:
+        return None, _bad_request(error)
+    plan, dataset = load_plan(plan_id, version)
+    if plan is None:
+        return None, _not_found(_("Rencana atau versi ini tidak ada."))
+    missing = _check_selection(plan, team, day)
+    if missing:
+        return None, missing
+    return (plan, dataset, team, day), None
+
+
 # --------------------------------------------------------------------------- sheets
 @bp.route("/rencana/<int:plan_id>/v<int:version>/lembar.pdf")
 def sheets_pdf(plan_id: int, version: int):
     lang = request.args.get("lang")
     if lang and lang not in current_app.config["LANGUAGES"]:
         return _bad_request(_("Bahasa tidak dikenal: pilih id atau en."))
-    team, day, error = _selection_args()
-    if error:
-        return _bad_request(error)
-    plan, dataset = load_plan(plan_id, version)
-    if plan is None:
-        return _not_found(_("Rencana atau versi ini tidak ada."))
-    missing = _check_selection(plan, team, day)
-    if missing:
-        return missing
+    resolved, error_page = _resolve_selection(plan_id, version)
+    if error_page is not None:
+        return error_page
+    plan, dataset, team, day = resolved
     pdf = sheets.render_daysheets_pdf(
         plan, villages_for_sketch(), team=team, day=day, context=context_for(dataset),
         base_url=current_app.config["PUBLIC_BASE_URL"], gettext=_, locale=_locale())
@@ -144,15 +154,10 @@ def sheets_pdf(plan_id: int, version: int):
 
 @bp.route("/rencana/<int:plan_id>/v<int:version>/lembar")
 def sheets_html(plan_id: int, version: int):
-    team, day, error = _selection_args()
-    if error:
-        return _bad_request(error)
-    plan, dataset = load_plan(plan_id, version)
-    if plan is None:
-        return _not_found(_("Rencana atau versi ini tidak ada."))
-    missing = _check_selection(plan, team, day)
-    if missing:
-        return missing
+    resolved, error_page = _resolve_selection(plan_id, version)
+    if error_page is not None:
+        return error_page
+    plan, dataset, team, day = resolved
     args = {k: v for k, v in (("team", team), ("day", day)) if v}
     links = [(_("Unduh PDF"), url_for("sheets.sheets_pdf", plan_id=plan_id, version=version, **args))]
     if "plans.show" in current_app.view_functions:
@@ -169,15 +174,10 @@ def sheets_html(plan_id: int, version: int):
 def export(plan_id: int, version: int, fmt: str):
     if fmt not in exports.FORMATS:
         return _not_found(_("Format ekspor tidak dikenal."))
-    team, day, error = _selection_args()
-    if error:
-        return _bad_request(error)
-    plan, _dataset = load_plan(plan_id, version)
-    if plan is None:
-        return _not_found(_("Rencana atau versi ini tidak ada."))
-    missing = _check_selection(plan, team, day)
-    if missing:
-        return missing
+    resolved, error_page = _resolve_selection(plan_id, version)
+    if error_page is not None:
+        return error_page
+    plan, _dataset, team, day = resolved
     data, mimetype = exports.export_bytes(plan, fmt, team, day)
     return send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True,
                      download_name=_filename(plan, "rencana", team, day, exports.FORMATS[fmt][2]))

@@ -6,6 +6,7 @@ import datetime as dt
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 
 from .. import field, plan_store
@@ -14,23 +15,23 @@ from ..plandiff import diff_plans
 bp = Blueprint("field", __name__, cli_group=None)
 
 OUTCOME_LABELS = {
-    "done": "Selesai",
-    "partly": "Sebagian",
-    "not_reached": "Tidak terjangkau",
+    "done": _l("Selesai"),
+    "partly": _l("Sebagian"),
+    "not_reached": _l("Tidak terjangkau"),
 }
 REASON_LABELS = {
-    "weather": "Cuaca",
-    "boat": "Perahu/kapal",
-    "no_signal": "Tidak ada sinyal",
-    "equipment": "Peralatan",
-    "absent": "Warga tidak ada",
-    "other": "Lainnya",
+    "weather": _l("Cuaca"),
+    "boat": _l("Perahu/kapal"),
+    "no_signal": _l("Tidak ada sinyal"),
+    "equipment": _l("Peralatan"),
+    "absent": _l("Warga tidak ada"),
+    "other": _l("Lainnya"),
 }
 
 
 def _labels():
-    # gettext at request time so the chosen locale applies.
-    return ({k: _(v) for k, v in OUTCOME_LABELS.items()}, {k: _(v) for k, v in REASON_LABELS.items()})
+    # lazy strings, resolved at request time so the chosen locale applies
+    return ({k: str(v) for k, v in OUTCOME_LABELS.items()}, {k: str(v) for k, v in REASON_LABELS.items()})
 
 
 def _version_or_404(plan_id: int, version: int):

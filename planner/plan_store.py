@@ -168,7 +168,9 @@ def sample_plan_params(time_limit: float = 10, *, start_date: dt.date | None = N
         today = dt.date.today()
         start_date = today + dt.timedelta(days=(7 - today.weekday()) % 7 or 7)  # next Monday
     b = {"id": base.id, "name": base.name, "lat": base.lat, "lon": base.lon}
-    return {
+    from .jobs import normalise_params  # the form's defaults (working hours, turnout, ...)
+
+    return normalise_params({
         "name": "Rencana contoh (3 tim × 5 hari)",
         "teams": [
             {"name": "Tim 1", "base": b, "kits": 3, "mode": "road", "max_nights": 0},
@@ -177,19 +179,9 @@ def sample_plan_params(time_limit: float = 10, *, start_date: dt.date | None = N
         ],
         "start_date": start_date.isoformat(),
         "days": 5,
-        "work_start": "08:00",
-        "work_end": "16:00",
-        "holidays": [],
-        "skip_weekends": True,
-        "below": None,
-        "min_unrecorded": 0,
-        "turnout": 0.6,
-        "must_visit": [],
-        "exclude": [],
-        "pooling": None,
         "time_limit": time_limit,
         "seed": 1,
-    }
+    })
 
 
 def create_sample_plan(time_limit: float = 10, *, start_date: dt.date | None = None) -> PlanVersion:

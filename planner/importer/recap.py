@@ -205,7 +205,7 @@ def parse_percent(value) -> float:
 
 
 def normalise_code(value) -> str | None:
-    """Kemendagri code as text: "62.02.01.2003"; 10 digits without dots get their dots back."""
+    """Kemendagri code as text: "99.01.01.2003"; 10 digits without dots get their dots back."""
     s = _cell_text(value).replace(" ", "")
     if not s:
         return None

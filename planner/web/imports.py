@@ -191,7 +191,7 @@ def _parse_confirm(values) -> dict[str, str]:
     for item in values:
         key, sep, code = item.partition("=")
         if not sep or not key.strip() or not code.strip():
-            raise click.BadParameter(f"'{item}' is not ROW=CODE (e.g. 12=62.02.15.2004)",
+            raise click.BadParameter(f"'{item}' is not ROW=CODE (e.g. 12=99.01.15.2004)",
                                      param_hint="--confirm")
         confirm[key.strip()] = code.strip()
     return confirm

@@ -5,19 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import text
-
-from planner.extensions import db
+from tests.dbcounts import table_counts
 
 DATA = Path(__file__).parent / "data" / "import"
 
 
-def counts(app):
-    with app.app_context():
-        out = {t: db.session.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar()
-               for t in ("villages", "datasets", "village_stats")}
-        db.session.remove()
-    return out
+counts = table_counts
 
 
 def test_import_villages_and_recap(app, runner):

@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from planner.extensions import db
 from planner.importer import ImportProblem, import_recap, import_villages
+from tests.dbcounts import table_counts
 
 DATA = Path(__file__).parent / "data" / "import"
 
@@ -301,8 +302,7 @@ def runner(loaded):
 
 def db_state(app):
     with app.app_context():
-        counts = {t: db.session.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar()
-                  for t in ("villages", "datasets", "village_stats")}
+        counts = table_counts()
         villages = db.session.execute(text(
             "SELECT code, name, kecamatan, access, no_signal, geometry FROM villages ORDER BY code")).all()
         db.session.remove()

@@ -11,13 +11,12 @@ from sqlalchemy import text
 from planner import ranking, repository
 from planner.extensions import db
 from planner.importer import ImportProblem, import_recap, import_villages
+from tests.dbcounts import table_counts
 
 DATA = Path(__file__).parent / "data" / "import"
 
 
-def counts():
-    return {t: db.session.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar()
-            for t in ("villages", "datasets", "village_stats")}
+counts = table_counts
 
 
 def test_import_villages_then_recap(app):

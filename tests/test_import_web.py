@@ -7,9 +7,8 @@ import io
 import re
 from pathlib import Path
 
-from sqlalchemy import text
-
 from planner.extensions import db
+from tests.dbcounts import table_counts
 
 DATA = Path(__file__).parent / "data" / "import"
 
@@ -20,12 +19,7 @@ def upload(client, url, field, path_or_bytes, filename, **extra):
     return client.post(url, data=form, content_type="multipart/form-data")
 
 
-def counts(app):
-    with app.app_context():
-        out = {t: db.session.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar()
-               for t in ("villages", "datasets", "village_stats")}
-        db.session.remove()
-    return out
+counts = table_counts
 
 
 def load_villages(client):

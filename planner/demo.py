@@ -833,9 +833,10 @@ def _largest_remainder(weights: np.ndarray, total: int, minimum: int = 0) -> np.
 
 
 def _haversine_km(lat1, lon1, lat2, lon2):
-    lat1, lon1, lat2, lon2 = map(np.radians, (lat1, lon1, lat2, lon2))
-    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    return 2 * 6371.0088 * np.arcsin(np.sqrt(a))
+    from .travel import great_circle_km
+
+    return great_circle_km(np.asarray(lat1, dtype=float), np.asarray(lon1, dtype=float),
+                           np.asarray(lat2, dtype=float), np.asarray(lon2, dtype=float))
 
 
 def _village_points(villages: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

@@ -57,7 +57,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-_EARTH_R = 6371.0088
+from planner.travel import great_circle_km
 
 
 @dataclass(frozen=True)
@@ -83,11 +83,9 @@ def _get(obj: Any, name: str, default: Any = None) -> Any:
 
 
 def _gc_km(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    la, lo = np.radians(lat), np.radians(lon)
-    dla = la[:, None] - la[None, :]
-    dlo = lo[:, None] - lo[None, :]
-    h = np.sin(dla / 2) ** 2 + np.cos(la)[:, None] * np.cos(la)[None, :] * np.sin(dlo / 2) ** 2
-    return 2 * _EARTH_R * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
+    """All-pairs great-circle km (the travel model's haversine)."""
+    lat, lon = np.asarray(lat, dtype=float), np.asarray(lon, dtype=float)
+    return great_circle_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
 
 
 def _compatible(a: str, b: str) -> bool:

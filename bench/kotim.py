@@ -44,7 +44,8 @@ def engine_api():
 
 
 def kotim_frame(kotim_dir: Path = KOTIM_DIR, seed: int | None = None):
-    """Village frame (contract of COMMON.md) of the real Kotim villages + synthetic recap."""
+    """Village frame (``planner.repository.villages_frame`` columns) of the real Kotim villages +
+    synthetic recap."""
     import geopandas as gpd
 
     g = gpd.read_file(kotim_dir / "villages.geojson")

@@ -45,6 +45,8 @@ import shapely
 from shapely.geometry import LineString, MultiPoint, Point, Polygon, mapping
 from shapely.ops import split
 
+from . import fmt
+
 DEFAULT_SEED = 20261127
 TOTAL_POPULATION = 443_033  # published Kotim figure (used as the demo's calibration target)
 TOTAL_OBLIGED = 316_474  # published Kotim "wajib KTP-el"
@@ -990,12 +992,13 @@ def kotim_recap(villages_path: str | Path, *, seed: int = DEFAULT_SEED, **kwargs
 
 # --------------------------------------------------------------------------- office CSV
 def _id_int(n: int) -> str:
-    return f"{int(n):,}".replace(",", ".")
+    """An office recap writes Indonesian numbers: 1.234."""
+    return fmt.integer(n, "id")
 
 
 def _id_pct(recorded: int, obliged: int) -> str:
-    pct = 100.0 * recorded / obliged if obliged else 100.0
-    return f"{pct:.1f}".replace(".", ",")
+    """... and percentages without the sign: 95,4."""
+    return fmt.decimal(100.0 * recorded / obliged if obliged else 100.0, "id", 1)
 
 
 def _id_date(d: dt.date) -> str:
@@ -1173,8 +1176,9 @@ database (`planner load-demo --if-empty`).
 # --------------------------------------------------------------------------- loading
 def load_demo(data_dir: str | Path | None = None) -> str:
     """Import the committed demo files (needs an app context); returns a one-line summary."""
-    from . import DATA_DIR, repository
+    from . import repository
     from .importer import import_recap, import_villages
+    from .paths import DATA_DIR
 
     data = Path(data_dir) if data_dir is not None else DATA_DIR
     meta = json.loads((data / FILES["meta"]).read_text(encoding="utf-8"))

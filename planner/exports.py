@@ -1,7 +1,7 @@
 """Exports of a plan for spreadsheets, phones and GIS: CSV/XLSX, GPX, KML, GeoJSON and Google
 Maps directions links.
 
-Every function takes a Plan JSON dict (contract in the project notes: ``teams[].days[].stops``)
+Every function takes a Plan JSON dict (``jemput-bola-plan/1``, walked with ``planner.plan_json``)
 and optionally narrows it to one team and/or one day:
 
 * ``team``: the team's 1-based number (``1`` or ``"1"`` = the first team in ``plan["teams"]``)
@@ -10,7 +10,15 @@ and optionally narrows it to one team and/or one day:
 
 Untrusted text (village names come from imported files) is never interpreted: XML writers
 (gpxpy, ElementTree) escape it, and spreadsheet cells that would start a formula (``= + - @``)
-get a leading apostrophe so Excel/LibreOffice show them as text.
+get a leading apostrophe so Excel/LibreOffice show them as text (:func:`safe_cell`).
+
+Language: what people read on a phone — GPX/KML names and descriptions — goes through the
+``gettext`` callable the caller passes (default: identity, i.e. the Indonesian msgids; the web
+passes Flask-Babel's ``gettext``, the CLI ``planner.sheets.translations_for(lang)``), and its
+numbers through :mod:`planner.fmt` for ``locale`` ("id" default, "en"). CSV, XLSX and GeoJSON
+are data for spreadsheets and GIS: they keep raw machine values (``1234``, ``58.2``, ISO dates,
+no thousands separators, "." decimals) and untranslated column names in every language. Dates
+in GPX/KML names stay ISO (``2026-12-01``) so they sort on a phone.
 
 Google Maps links carry coordinates only (no names): the "Maps URLs" form
 ``https://www.google.com/maps/dir/?api=1&origin=..&destination=..&waypoints=..`` takes at most
@@ -25,12 +33,15 @@ import datetime as dt
 import io
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable
 from urllib.parse import quote, urlencode
 
 import gpxpy
 import gpxpy.gpx
+
+from . import fmt
+from .plan_json import TeamDay, get_team_day
+from .plan_json import team_days as select_team_days
 
 #: Google Maps "Maps URLs" directions accept at most this many waypoints per link.
 GOOGLE_MAX_WAYPOINTS = 9
@@ -38,6 +49,7 @@ GOOGLE_DIR_URL = "https://www.google.com/maps/dir/"
 #: Times in the plan are local time in Kotawaringin Timur (WIB, UTC+7).
 LOCAL_TZ = dt.timezone(dt.timedelta(hours=7), "WIB")
 KML_NS = "http://www.opengis.net/kml/2.2"
+DEFAULT_LOCALE = fmt.DEFAULT_LOCALE
 
 ROW_COLUMNS = [
     "team_no", "team", "team_mode", "date", "order", "site_code", "name", "kecamatan", "kind",
@@ -46,102 +58,27 @@ ROW_COLUMNS = [
 ]
 
 
-class SelectionError(LookupError):
-    """The requested team or day is not in the plan (message is meant for the coordinator)."""
+Gettext = Callable[[str], str]
 
 
-@dataclass(frozen=True)
-class TeamDay:
-    """One team's day in a plan. ``team_no`` is 1-based (``Tim 1`` → 1)."""
-
-    team_no: int
-    team: dict
-    day: dict
-
-    @property
-    def date(self) -> str:
-        return str(self.day.get("date"))
-
-    @property
-    def stops(self) -> list[dict]:
-        return list(self.day.get("stops") or [])
-
-    def points(self) -> list[dict]:
-        """Start, every stop, end — each a dict with lat, lon, name, role ('start'|'stop'|'end')."""
-        pts = [dict(self.day["start"], role="start")]
-        for i, s in enumerate(self.stops, start=1):
-            pts.append(dict(s, role="stop", order=i))
-        pts.append(dict(self.day["end"], role="end"))
-        return pts
+def identity(message: str) -> str:
+    """The default gettext: the Indonesian msgid itself."""
+    return message
 
 
-# --------------------------------------------------------------------------- selection
-def find_team(plan: dict, team) -> tuple[int, dict]:
-    """(1-based number, team dict) for ``team`` given as number or name."""
-    teams = plan.get("teams") or []
-    if isinstance(team, int) or (isinstance(team, str) and team.strip().isdigit()):
-        n = int(team)
-        if 1 <= n <= len(teams):
-            return n, teams[n - 1]
-        raise SelectionError(f"Tim nomor {n} tidak ada dalam rencana (ada {len(teams)} tim).")
-    for n, t in enumerate(teams, start=1):
-        if str(t.get("name")) == str(team):
-            return n, t
-    raise SelectionError(f"Tim {team!r} tidak ada dalam rencana.")
+def translator(gettext: Gettext) -> Callable[..., str]:
+    """``_(msgid, **variables)``: ``gettext(msgid) % variables`` (plain ``gettext`` callables,
+    e.g. Babel's ``Translations.gettext``, take no variables)."""
+    def _(message: str, **variables) -> str:
+        text = gettext(message)
+        return text % variables if variables else text
 
-
-def normalise_day(day) -> str | None:
-    """ISO date string for ``day`` (str or date); raises ValueError when it is not a date."""
-    if day is None or day == "":
-        return None
-    if isinstance(day, dt.date):
-        return day.isoformat()
-    try:
-        return dt.date.fromisoformat(str(day).strip()).isoformat()
-    except ValueError:
-        raise ValueError(f"Tanggal tidak sah: {day!r} (format YYYY-MM-DD).") from None
-
-
-def select_team_days(plan: dict, team=None, day=None, *, with_empty: bool = False) -> list[TeamDay]:
-    """The team-days of ``plan`` (optionally one team and/or one day), in plan order.
-
-    Days without stops are left out unless ``with_empty``. Raises :class:`SelectionError` when
-    a requested team or day is not in the plan, ``ValueError`` for a malformed date.
-    """
-    date = normalise_day(day)
-    if team is not None and team != "":
-        teams = [find_team(plan, team)]
-    else:
-        teams = list(enumerate(plan.get("teams") or [], start=1))
-    out = []
-    for n, t in teams:
-        for d in t.get("days") or []:
-            if date is not None and str(d.get("date")) != date:
-                continue
-            if not with_empty and not d.get("stops"):
-                continue
-            out.append(TeamDay(n, t, d))
-    if date is not None and not out and not _date_exists(teams, date):
-        raise SelectionError(f"Tanggal {date} tidak ada dalam rencana untuk tim yang dipilih.")
-    return out
-
-
-def _date_exists(teams: Iterable[tuple[int, dict]], date: str) -> bool:
-    return any(str(d.get("date")) == date for _n, t in teams for d in t.get("days") or [])
-
-
-def get_team_day(plan: dict, team, day) -> TeamDay:
-    """Exactly one team-day (may have no stops). Raises SelectionError when missing."""
-    n, t = find_team(plan, team)
-    date = normalise_day(day)
-    for d in t.get("days") or []:
-        if str(d.get("date")) == date:
-            return TeamDay(n, t, d)
-    raise SelectionError(f"{t.get('name')} tidak punya jadwal pada {date}.")
+    return _
 
 
 # --------------------------------------------------------------------------- tables
 def _pooled_text(pooled) -> str:
+    """The ``pooled`` cell of CSV/XLSX: raw numbers (data, not prose)."""
     return "; ".join(f"{p.get('code', '')} {p.get('name', '')} ({p.get('expected', 0)})".strip()
                      for p in pooled or [])
 
@@ -164,7 +101,7 @@ def plan_rows(plan: dict, team=None, day=None) -> list[dict]:
     return rows
 
 
-def _safe_cell(value):
+def safe_cell(value):
     """Text that a spreadsheet would run as a formula gets a leading apostrophe."""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
@@ -172,7 +109,7 @@ def _safe_cell(value):
 
 
 def _safe_rows(rows: list[dict]) -> list[dict]:
-    return [{k: _safe_cell(v) for k, v in r.items()} for r in rows]
+    return [{k: safe_cell(v) for k, v in r.items()} for r in rows]
 
 
 def to_csv(plan: dict, team=None, day=None) -> str:
@@ -225,25 +162,44 @@ def _local_time(date: str, hhmm: str | None) -> dt.datetime | None:
         return None
 
 
-def _stop_desc(td: TeamDay, s: dict) -> str:
+def _pooled_prose(pooled, locale: str) -> str:
+    """Pooled villages for people to read: "Tanjung Beta (35)", numbers for ``locale``."""
+    return ", ".join(f"{p.get('name', '')} ({fmt.integer(p.get('expected', 0), locale)})"
+                     for p in pooled or [])
+
+
+def _stop_desc(td: TeamDay, s: dict, _, locale: str) -> str:
     parts = [f"{td.team.get('name')} · {td.date}",
              f"{s.get('arrive', '')}–{s.get('depart', '')}",
-             f"{s.get('expected', 0)} orang"]
+             f"{fmt.integer(s.get('expected') or 0, locale)} {_('orang')}"]
     if s.get("kecamatan"):
-        parts.insert(1, f"Kec. {s['kecamatan']}")
+        parts.insert(1, f"{_('Kec.')} {s['kecamatan']}")
     if s.get("no_signal"):
-        parts.append("tanpa sinyal")
+        parts.append(_("tanpa sinyal"))
     if s.get("pooled"):
-        parts.append("juga melayani: " + _pooled_text(s["pooled"]))
+        parts.append(f"{_('juga melayani:')} {_pooled_prose(s['pooled'], locale)}")
     return " · ".join(parts)
 
 
-def to_gpx(plan: dict, team=None, day=None) -> str:
+def _end_label(p: dict, _) -> str:
+    """"Mulai: <name>" for the day's start point, "Akhir: <name>" for its end point."""
+    name = str(p.get("name", ""))
+    return _("Mulai: %(name)s", name=name) if p["role"] == "start" else _("Akhir: %(name)s", name=name)
+
+
+def _plan_title(plan: dict, _) -> str:
+    return f"{_('Rencana %(id)s', id=plan.get('plan_id', ''))} v{plan.get('version', '')}".strip()
+
+
+def to_gpx(plan: dict, team=None, day=None, *, gettext: Gettext = identity,
+           locale: str = DEFAULT_LOCALE) -> str:
     """GPX 1.1: a waypoint per stop (name "<order>. <village>", desc, arrival time), the team
-    bases and overnight villages as waypoints, and a route per team-day (start, stops, end)."""
+    bases and overnight villages as waypoints, and a route per team-day (start, stops, end).
+    Names and descriptions in the language of ``gettext``/``locale`` (module docstring)."""
+    _ = translator(gettext)
     gpx = gpxpy.gpx.GPX()
     gpx.creator = "Jemput Bola Planner"
-    gpx.name = f"Rencana {plan.get('plan_id', '')} v{plan.get('version', '')}".strip()
+    gpx.name = _plan_title(plan, _)
     seen_extra: set[tuple] = set()
 
     def extra_point(p: dict, kind: str, label: str):
@@ -259,26 +215,26 @@ def to_gpx(plan: dict, team=None, day=None) -> str:
     for td in select_team_days(plan, team, day):
         base = td.team.get("base") or plan.get("base")
         if base:
-            extra_point(base, "base", f"Base: {base.get('name', '')}")
+            extra_point(base, "base", _("Basis tim: %(name)s", name=base.get("name", "")))
         for end in (td.day["start"], td.day["end"]):
             if end.get("code"):
-                extra_point(end, "sleep", f"Menginap: {end.get('name', '')}")
+                extra_point(end, "sleep", _("Menginap: %(name)s", name=end.get("name", "")))
         route = gpxpy.gpx.GPXRoute(name=f"{td.team.get('name')} {td.date}",
-                                   description=f"{len(td.stops)} lokasi")
+                                   description=_("Lokasi: %(n)s",
+                                                 n=fmt.integer(len(td.stops), locale)))
         for p in td.points():
             if p["role"] == "stop":
                 name = f"{p['order']}. {p.get('name', '')}"
                 t = _local_time(td.date, p.get("arrive"))
                 w = gpxpy.gpx.GPXWaypoint(float(p["lat"]), float(p["lon"]), name=name,
-                                          description=_stop_desc(td, p), time=t)
+                                          description=_stop_desc(td, p, _, locale), time=t)
                 w.type = p.get("kind", "village")
                 gpx.waypoints.append(w)
                 route.points.append(gpxpy.gpx.GPXRoutePoint(
                     float(p["lat"]), float(p["lon"]), name=name, time=t))
             else:
-                label = ("Mulai: " if p["role"] == "start" else "Akhir: ") + str(p.get("name", ""))
                 route.points.append(gpxpy.gpx.GPXRoutePoint(float(p["lat"]), float(p["lon"]),
-                                                            name=label))
+                                                            name=_end_label(p, _)))
         gpx.routes.append(route)
     return gpx.to_xml(version="1.1")
 
@@ -294,13 +250,16 @@ def _coord(p: dict) -> str:
     return f"{float(p['lon']):.6f},{float(p['lat']):.6f},0"
 
 
-def to_kml(plan: dict, team=None, day=None) -> str:
+def to_kml(plan: dict, team=None, day=None, *, gettext: Gettext = identity,
+           locale: str = DEFAULT_LOCALE) -> str:
     """KML 2.2 (written with ElementTree, so every name is escaped): a folder per team-day with a
-    placemark per stop, the start and end, and the route as a line."""
+    placemark per stop, the start and end, and the route as a line. Names and descriptions in
+    the language of ``gettext``/``locale`` (module docstring)."""
+    _ = translator(gettext)
     ET.register_namespace("", KML_NS)
     root = ET.Element(f"{{{KML_NS}}}kml")
     doc = _kml_el(root, "Document")
-    _kml_el(doc, "name", f"Rencana {plan.get('plan_id', '')} v{plan.get('version', '')}")
+    _kml_el(doc, "name", _plan_title(plan, _))
     for sid, color in (("stop", "ff1f4fd6"), ("end", "ff2f8f2f"), ("route", "ffd6471f")):
         style = _kml_el(doc, "Style", id=sid)
         if sid == "route":
@@ -317,16 +276,15 @@ def to_kml(plan: dict, team=None, day=None) -> str:
             pm = _kml_el(folder, "Placemark")
             if p["role"] == "stop":
                 _kml_el(pm, "name", f"{p['order']}. {p.get('name', '')}")
-                _kml_el(pm, "description", _stop_desc(td, p))
+                _kml_el(pm, "description", _stop_desc(td, p, _, locale))
                 _kml_el(pm, "styleUrl", "#stop")
             else:
-                label = "Mulai" if p["role"] == "start" else "Akhir"
-                _kml_el(pm, "name", f"{label}: {p.get('name', '')}")
+                _kml_el(pm, "name", _end_label(p, _))
                 _kml_el(pm, "styleUrl", "#end")
             pt = _kml_el(pm, "Point")
             _kml_el(pt, "coordinates", _coord(p))
         line_pm = _kml_el(folder, "Placemark")
-        _kml_el(line_pm, "name", f"Rute {td.team.get('name')} {td.date}")
+        _kml_el(line_pm, "name", _("Rute %(team)s %(date)s", team=td.team.get("name"), date=td.date))
         _kml_el(line_pm, "styleUrl", "#route")
         ls = _kml_el(line_pm, "LineString")
         _kml_el(ls, "tessellate", 1)
@@ -417,21 +375,42 @@ def google_links_text(plan: dict, team=None, day=None) -> str:
 
 
 # --------------------------------------------------------------------------- dispatch
-#: format -> (function returning str or bytes, mimetype, file extension)
+def _csv_bytes(plan, team, day, **_kw) -> bytes:
+    return ("\ufeff" + to_csv(plan, team, day)).encode("utf-8")
+
+
+def _xlsx_bytes(plan, team, day, **_kw) -> bytes:
+    return to_xlsx(plan, team, day)
+
+
+def _gpx_bytes(plan, team, day, **kw) -> bytes:
+    return to_gpx(plan, team, day, **kw).encode("utf-8")
+
+
+def _kml_bytes(plan, team, day, **kw) -> bytes:
+    return to_kml(plan, team, day, **kw).encode("utf-8")
+
+
+def _geojson_bytes(plan, team, day, **_kw) -> bytes:
+    return to_geojson_text(plan, team, day).encode("utf-8")
+
+
+#: format -> (function(plan, team, day, gettext=, locale=) returning bytes, mimetype, extension).
+#: CSV, XLSX and GeoJSON ignore the language (raw data); GPX and KML use it.
 FORMATS = {
-    "csv": (lambda p, t, d: ("\ufeff" + to_csv(p, t, d)).encode("utf-8"), "text/csv", "csv"),
-    "xlsx": (to_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
-    "gpx": (lambda p, t, d: to_gpx(p, t, d).encode("utf-8"), "application/gpx+xml", "gpx"),
-    "kml": (lambda p, t, d: to_kml(p, t, d).encode("utf-8"),
-            "application/vnd.google-earth.kml+xml", "kml"),
-    "geojson": (lambda p, t, d: to_geojson_text(p, t, d).encode("utf-8"),
-                "application/geo+json", "geojson"),
+    "csv": (_csv_bytes, "text/csv", "csv"),
+    "xlsx": (_xlsx_bytes, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+    "gpx": (_gpx_bytes, "application/gpx+xml", "gpx"),
+    "kml": (_kml_bytes, "application/vnd.google-earth.kml+xml", "kml"),
+    "geojson": (_geojson_bytes, "application/geo+json", "geojson"),
 }
 
 
-def export_bytes(plan: dict, fmt: str, team=None, day=None) -> tuple[bytes, str]:
-    """(file content, mimetype) for ``fmt`` in :data:`FORMATS`."""
+def export_bytes(plan: dict, fmt: str, team=None, day=None, *, gettext: Gettext = identity,
+                 locale: str = DEFAULT_LOCALE) -> tuple[bytes, str]:
+    """(file content, mimetype) for ``fmt`` in :data:`FORMATS`; GPX/KML text in the language
+    of ``gettext``/``locale``."""
     if fmt not in FORMATS:
         raise ValueError(f"Format ekspor tidak dikenal: {fmt!r} (pilih: {', '.join(FORMATS)}).")
     fn, mimetype, _ext = FORMATS[fmt]
-    return fn(plan, team, day), mimetype
+    return fn(plan, team, day, gettext=gettext, locale=locale), mimetype

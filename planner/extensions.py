@@ -1,6 +1,9 @@
 """Flask extensions, created unbound and attached in ``create_app`` (``init_app`` pattern)."""
 
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -15,3 +18,7 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 babel = Babel()
 csrf = CSRFProtect()
+login_manager = LoginManager()
+# Login attempts are limited per address (storage: RATELIMIT_STORAGE_URI, in memory by default;
+# point it at Redis when several server processes share the limits).
+limiter = Limiter(key_func=get_remote_address, default_limits=[])

@@ -7,25 +7,28 @@
   history is kept and nothing is overwritten. Correcting a report adds the difference only.
   People recorded at a pooled stop count for the host village (the stop's ``site_code``).
 * ``progress_table`` compares planned and achieved people per team and day.
-* ``replan`` keeps every stop before the re-plan date, and on or after it every stop that is
-  already reported done/partly or that the user locked (as engine ``Lock``s), re-optimises the
-  remaining working days with the updated figures, and stores the result as a NEW version of the
-  same plan (the old version stays). Teams start the re-planned days from their base: a trip
-  that was away overnight across the re-plan date is cut there (documented limitation).
+* ``replan_params`` keeps every stop before the re-plan date, and on or after it every stop that
+  is already reported done/partly or that the user locked (as locks), for the remaining working
+  days with the updated figures; ``replan`` runs them through ``planner.pipeline``, which stores
+  the result as a NEW version of the same plan (the old version stays). Teams start the
+  re-planned days from their base: a trip that was away overnight across the re-plan date is
+  cut there (documented limitation).
 
 Plain Python over the persistence layer; no Flask import.
 """
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 
 from sqlalchemy import select
 
+from . import audit, pipeline, plan_json, repository
 from .extensions import db
 from .models import PlanVersion, VillageStat, VisitResult
+from .params import LockParams, PlanParams, ReplanParams
 
 OUTCOMES = ("done", "partly", "not_reached")
 REASONS = ("weather", "boat", "no_signal", "equipment", "absent", "other")
@@ -36,21 +39,6 @@ class FieldError(ValueError):
 
 
 # --------------------------------------------------------------------------- plan helpers
-def iter_stops(result: dict):
-    """Yield ``(team_index, team_name, date, order, stop)`` for every stop of a Plan JSON."""
-    for ti, team in enumerate(result.get("teams", [])):
-        for day in team.get("days", []):
-            for order, stop in enumerate(day.get("stops", []), start=1):
-                yield ti, team["name"], day["date"], order, stop
-
-
-def find_stop(result: dict, team: str, date: str, site_code: str) -> dict | None:
-    for _ti, tname, d, _o, stop in iter_stops(result):
-        if tname == team and d == date and stop["site_code"] == site_code:
-            return stop
-    return None
-
-
 def latest_results(version_ids: list[int]) -> dict[tuple[str, str, str], VisitResult]:
     """Newest report per (team, date, site) over the given plan versions."""
     rows = db.session.scalars(
@@ -73,8 +61,6 @@ def record_results(version: PlanVersion, reports: list[dict], *, recorded_by: st
                    dataset_id: int | None = None) -> list[VisitResult]:
     """Store reports ``{team, date, site_code, actual_recorded, outcome, reason?}`` in one
     transaction; raise ``FieldError`` (nothing stored) if any report is invalid."""
-    from . import repository
-
     result = version.result or {}
     dataset = repository.get_dataset(dataset_id or version.plan.dataset_id)
     if dataset is None:
@@ -86,7 +72,7 @@ def record_results(version: PlanVersion, reports: list[dict], *, recorded_by: st
     problems = []
     for i, rep in enumerate(reports, start=1):
         team, date, code = str(rep.get("team", "")), str(rep.get("date", "")), str(rep.get("site_code", ""))
-        stop = find_stop(result, team, date, code)
+        stop = plan_json.find_stop(result, team, date, code)
         if stop is None:
             problems.append(f"laporan {i}: {code} tidak ada di rencana {team} tanggal {date}")
             continue
@@ -122,6 +108,11 @@ def record_results(version: PlanVersion, reports: list[dict], *, recorded_by: st
         raise FieldError("Laporan tidak disimpan: " + "; ".join(problems) + ".")
     try:
         db.session.add_all(stored)
+        audit.record(
+            "results.record", f"plan {version.plan_id} v{version.version}",
+            before={f"{r.team} {r.date} {r.site_code}": _report_dict(previous.get(
+                (r.team, r.date.isoformat(), r.site_code))) for r in stored},
+            after={f"{r.team} {r.date} {r.site_code}": _report_dict(r) for r in stored})
         for code, delta in delta_by_village.items():
             if delta == 0:
                 continue
@@ -138,110 +129,77 @@ def record_results(version: PlanVersion, reports: list[dict], *, recorded_by: st
     return stored
 
 
+def _report_dict(r: VisitResult | None) -> dict | None:
+    if r is None:
+        return None
+    return {"recorded": r.actual_recorded, "outcome": r.outcome, "reason": r.reason}
+
+
 def progress_table(version: PlanVersion) -> list[dict]:
     """Planned vs achieved people per team and day (rows in plan order)."""
     reports = latest_results(_version_chain(version))
     rows = []
-    for team in (version.result or {}).get("teams", []):
-        for day in team.get("days", []):
-            stops = day.get("stops", [])
-            row = {"team": team["name"], "date": day["date"], "stops": len(stops),
-                   "planned": sum(int(s.get("expected", 0)) for s in stops), "achieved": 0,
-                   "done": 0, "partly": 0, "not_reached": 0, "pending": 0}
-            for s in stops:
-                r = reports.get((team["name"], day["date"], s["site_code"]))
-                if r is None:
-                    row["pending"] += 1
-                else:
-                    row[r.outcome] += 1
-                    row["achieved"] += r.actual_recorded
-            rows.append(row)
+    for td in plan_json.team_days(version.result or {}, with_empty=True):
+        row = {"team": td.team_name, "date": td.date, "stops": len(td.stops),
+               "planned": td.totals["people"], "achieved": 0,
+               "done": 0, "partly": 0, "not_reached": 0, "pending": 0}
+        for s in td.stops:
+            r = reports.get((td.team_name, td.date, s["site_code"]))
+            if r is None:
+                row["pending"] += 1
+            else:
+                row[r.outcome] += 1
+                row["achieved"] += r.actual_recorded
+        rows.append(row)
     return rows
 
 
 # --------------------------------------------------------------------------- re-planning
+def stored_params(version: PlanVersion) -> PlanParams:
+    """The params a version was made from (``plan-params/1``)."""
+    return pipeline.load_params(version.params or {})
+
+
 def replan_params(version: PlanVersion, from_date: dt.date, *, time_limit: float | None = None,
-                  seed: int | None = None) -> dict:
-    """Parameters for re-optimising ``version`` from ``from_date`` on (engine locks included)."""
+                  seed: int | None = None) -> PlanParams:
+    """Parameters for re-optimising ``version`` from ``from_date`` on: the remaining working
+    days, with every stop already reported done/partly (or locked) kept as a lock."""
     from .engine import working_dates
 
-    params = copy.deepcopy(version.params or {})
-    result = version.result or {}
-    start = dt.date.fromisoformat(str(params.get("start_date") or result["params"]["start_date"]))
-    holidays = [dt.date.fromisoformat(str(h)) for h in params.get("holidays") or []]
-    dates = working_dates(start, int(params.get("days") or result["params"].get("days") or 1),
-                          holidays, bool(params.get("skip_weekends", True)))
+    params = stored_params(version)
+    cal = params.calendar
+    dates = working_dates(dt.date.fromisoformat(cal.start_date), cal.days,
+                          [dt.date.fromisoformat(h) for h in cal.holidays], cal.skip_weekends)
     remaining = [d for d in dates if d >= from_date]
     if not remaining:
         raise FieldError(f"Tidak ada hari kerja rencana pada atau setelah {from_date.isoformat()}.")
+    cut = from_date.isoformat()
     reports = latest_results(_version_chain(version))
-    locks = [lk for lk in params.get("locks") or [] if str(lk["date"]) >= from_date.isoformat()]
-    for _ti, team, date, _o, stop in iter_stops(result):
-        if date < from_date.isoformat():
+    locks = [lk for lk in params.locks if lk.date >= cut]
+    for ref in plan_json.iter_stops(version.result or {}):
+        if ref.date < cut:
             continue
-        rep = reports.get((team, date, stop["site_code"]))
-        if stop.get("locked") or (rep is not None and rep.outcome in ("done", "partly")):
-            lock = {"site_code": stop["site_code"], "date": date, "team": team}
+        rep = reports.get(ref.key)
+        if ref.stop.get("locked") or (rep is not None and rep.outcome in ("done", "partly")):
+            lock = LockParams(site_code=ref.site_code, date=ref.date, team=ref.team)
             if lock not in locks:
                 locks.append(lock)
-    params.update({
-        "plan_id": version.plan_id, "replanned_from": from_date.isoformat(),
-        "start_date": remaining[0].isoformat(),
-        "days": len(remaining),
-        "locks": locks,
-    })
+    solver = params.solver
     if time_limit is not None:
-        params["time_limit"] = time_limit
+        solver = dataclasses.replace(solver, time_limit=float(time_limit))
     if seed is not None:
-        params["seed"] = seed
-    return params
-
-
-def merge_replan(old_result: dict, new_result: dict, from_date: dt.date) -> dict:
-    """The old plan's days before ``from_date`` followed by the re-optimised days."""
-    cut = from_date.isoformat()
-    merged = copy.deepcopy(new_result)
-    old_teams = {t["name"]: t for t in old_result.get("teams", [])}
-    for team in merged.get("teams", []):
-        kept = [d for d in old_teams.get(team["name"], {}).get("days", []) if d["date"] < cut]
-        team["days"] = copy.deepcopy(kept) + [d for d in team.get("days", []) if d["date"] >= cut]
-    new_names = {t["name"] for t in merged.get("teams", [])}
-    for name, team in old_teams.items():
-        if name not in new_names:
-            kept = [d for d in team.get("days", []) if d["date"] < cut]
-            if kept:
-                merged.setdefault("teams", []).append({**copy.deepcopy(team), "days": copy.deepcopy(kept)})
-    merged["params"] = {**old_result.get("params", {}), **merged.get("params", {}),
-                        "start_date": old_result.get("params", {}).get("start_date"),
-                        "replanned_from": cut}
-    merged["totals"] = _totals(merged)
-    return merged
-
-
-def _totals(result: dict) -> dict:
-    people = km = minutes = 0.0
-    for team in result.get("teams", []):
-        for day in team.get("days", []):
-            for s in day.get("stops", []):
-                people += s.get("expected", 0)
-                km += s.get("km_from_prev", 0) or 0
-                minutes += s.get("min_from_prev", 0) or 0
-            km += day.get("km_to_end", 0) or 0
-            minutes += day.get("min_to_end", 0) or 0
-    old = result.get("totals", {})
-    return {**old, "people": int(people), "km": round(km, 1), "travel_hours": round(minutes / 60, 2)}
+        solver = dataclasses.replace(solver, seed=int(seed))
+    return params.replace(
+        calendar=dataclasses.replace(cal, start_date=remaining[0].isoformat(),
+                                     days=len(remaining)),
+        locks=tuple(locks), solver=solver,
+        dataset_id=params.dataset_id or version.plan.dataset_id,
+        replan=ReplanParams(plan_id=version.plan_id, from_date=cut,
+                            from_version=version.version))
 
 
 def replan(version: PlanVersion, from_date: dt.date, *, time_limit: float | None = None,
            seed: int | None = None, progress=None, workers: int = 2) -> PlanVersion:
     """Re-optimise from ``from_date`` and store a new version (all-or-nothing)."""
-    from . import jobs, plan_store
-
     params = replan_params(version, from_date, time_limit=time_limit, seed=seed)
-    _dataset, new_result, _instance = jobs.solve_params(params, progress, workers=workers)
-    merged = merge_replan(version.result or {}, new_result, from_date)
-    try:
-        return plan_store.save_version(version.plan, params, merged, from_date)
-    except Exception:
-        db.session.rollback()
-        raise
+    return pipeline.run(params, progress, workers=workers)

@@ -40,7 +40,43 @@ from branca.element import Element, MacroElement
 from folium.template import Template
 from folium.utilities import JsCode
 
-from . import STATIC_DIR, ranking
+from . import fmt, plan_json, ranking
+from .paths import STATIC_DIR
+
+
+# --------------------------------------------------------------------------- template safety
+# branca renders an element's script macro and then wraps the OUTPUT in a new Jinja template
+# that it renders again (branca.element.MacroElement.render). Data that reached the first
+# output as JSON (village names in GeoJSON properties, tooltips, layer names) would therefore
+# be parsed as Jinja the second time: a name like "{{ 7*7 }}" would print 49, "{% raw %}" would
+# break the page, and worse payloads could run code on the server. Every JSON the map
+# templates write escapes "{" and "}" as \u007b / \u007d (valid JSON and JavaScript: the
+# browser shows the same text), so no data can ever form Jinja markup.
+def _brace_safe(text: str) -> str:
+    return text.replace("{", "\\u007b").replace("}", "\\u007d")
+
+
+def _json_for_templates(obj, **kwargs) -> str:
+    """``json.dumps`` for the map templates' ``tojson`` (and folium's ``tojavascript``)."""
+    out = json.dumps(obj, **kwargs)
+    # keep JSON's own structure, escape braces inside strings only
+    parts = re.split(r'("(?:[^"\\]|\\.)*")', out)
+    return "".join(_brace_safe(p) if p.startswith('"') else p for p in parts)
+
+
+def _harden_templates() -> None:
+    import folium.template
+    import jinja2
+
+    folium.template._to_escaped_json = lambda obj: (
+        _json_for_templates(obj).replace("<", "\\u003c").replace(">", "\\u003e")
+        .replace("&", "\\u0026").replace("'", "\\u0027"))
+    for template_class in (folium.template.Template, Template, jinja2.Template):
+        env = template_class("").environment  # the shared environment of that class
+        env.policies["json.dumps_function"] = _json_for_templates
+
+
+_harden_templates()
 
 LEAFLET_VERSION = "1.9.4"
 LEAFLET_DIR = f"leaflet-{LEAFLET_VERSION}"
@@ -62,33 +98,43 @@ NO_DATA_COLOR = "#bdbdbd"
 TEAM_COLORS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d",
                "#1f78b4", "#666666", "#b15928")
 
-#: Indonesian labels; the web layer passes translated ones (same keys) through ``labels=``.
+def N_(message: str) -> str:
+    """Marks a msgid for extraction (``make translations``) without translating it here."""
+    return message
+
+
+#: Indonesian labels (the msgids); ``translated_labels(gettext)`` gives them in a language.
 DEFAULT_LABELS: dict[str, str] = {
-    "coverage": "Cakupan perekaman KTP-el",
-    "kecamatan_layer": "Batas kecamatan",
-    "bases": "Basis tim",
-    "context": "Sungai dan jalan",
-    "basemap": "Peta dasar OpenStreetMap",
-    "legend_title": "Persentase rekam KTP-el",
-    "legend_points": "Lingkaran: desa tanpa batas wilayah, besar = jumlah belum rekam",
-    "name": "Desa/Kelurahan",
-    "kecamatan": "Kecamatan",
-    "obliged": "Wajib KTP-el",
-    "recorded": "Sudah rekam",
-    "unrecorded": "Belum rekam",
-    "rate": "Persentase rekam",
-    "open_row": "Lihat di tabel",
-    "team": "Tim",
-    "date": "Tanggal",
-    "arrive": "Tiba",
-    "depart": "Berangkat",
-    "expected": "Perkiraan orang",
-    "pooled": "Warga dari desa lain",
-    "no_signal": "Tanpa sinyal: bawa formulir offline",
-    "start": "Berangkat dari",
-    "end": "Bermalam/kembali di",
+    "coverage": N_("Cakupan perekaman KTP-el"),
+    "kecamatan_layer": N_("Batas kecamatan"),
+    "bases": N_("Basis tim"),
+    "context": N_("Sungai dan jalan"),
+    "basemap": N_("Peta dasar OpenStreetMap"),
+    "legend_title": N_("Persentase rekam KTP-el"),
+    "legend_points": N_("Lingkaran: desa tanpa batas wilayah, besar = jumlah belum rekam"),
+    "name": N_("Desa/Kelurahan"),
+    "kecamatan": N_("Kecamatan"),
+    "obliged": N_("Wajib KTP-el"),
+    "recorded": N_("Sudah rekam"),
+    "unrecorded": N_("Belum rekam"),
+    "rate": N_("Persentase rekam"),
+    "open_row": N_("Lihat di tabel"),
+    "team": N_("Tim"),
+    "date": N_("Tanggal"),
+    "arrive": N_("Tiba"),
+    "depart": N_("Berangkat"),
+    "expected": N_("Perkiraan orang"),
+    "pooled": N_("Warga dari desa lain"),
+    "no_signal": N_("Tanpa sinyal: bawa formulir offline"),
+    "start": N_("Berangkat dari"),
+    "end": N_("Bermalam/kembali di"),
     "km": "km",
 }
+
+
+def translated_labels(gettext) -> dict[str, str]:
+    """The map labels through ``gettext`` (the web passes Flask-Babel's, the CLI a catalogue's)."""
+    return {k: gettext(v) for k, v in DEFAULT_LABELS.items()}
 
 
 # --------------------------------------------------------------------------- helpers
@@ -100,22 +146,8 @@ def esc(value) -> str:
     module does not use those classes, but callers composing maps may).
     """
     s = html.escape("" if value is None else str(value), quote=True)
-    return s.replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
-
-
-def fmt_int(n) -> str:
-    """1234567 -> '1.234.567' (Indonesian thousands separator, as the gap table)."""
-    try:
-        return f"{int(n):,}".replace(",", ".")
-    except (TypeError, ValueError):
-        return "–"
-
-
-def fmt_rate(rate) -> str:
-    try:
-        return f"{float(rate) * 100:.1f} %"
-    except (TypeError, ValueError):
-        return "–"
+    return (s.replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
+            .replace("{", "&#123;").replace("}", "&#125;"))
 
 
 def rate_class(rate: float | None) -> int | None:
@@ -312,8 +344,10 @@ table.planner-tip td { text-align: right; font-variant-numeric: tabular-nums; }
 """
 
 
-def new_map(*, bounds=None, asset_base: str = DEFAULT_ASSET_BASE) -> folium.Map:
-    """An empty map with no tiles that loads Leaflet from ``asset_base`` (no CDN)."""
+def new_map(*, bounds=None, asset_base: str = DEFAULT_ASSET_BASE,
+            locale: str = fmt.DEFAULT_LOCALE) -> folium.Map:
+    """An empty map with no tiles that loads Leaflet from ``asset_base`` (no CDN); numbers in
+    tooltips and popups are formatted for ``locale`` (``planner.fmt``)."""
     m = folium.Map(location=[-2.0, 113.0], zoom_start=9, tiles=None, control_scale=True,
                    zoomSnap=0.25, zoomDelta=0.5)
     m.default_js = [("leaflet", f"{asset_base}/{LEAFLET_DIR}/leaflet.js")]
@@ -321,6 +355,7 @@ def new_map(*, bounds=None, asset_base: str = DEFAULT_ASSET_BASE) -> folium.Map:
     m.get_root().header.add_child(Element(MAP_CSS), name="planner_css")
     m._planner_layers = {}  # name -> folium layer, for hooks and the layer control
     m._planner_bounds = []  # (minx, miny, maxx, maxy) boxes of the data drawn
+    m._planner_locale = locale
     if bounds is not None:
         m.fit_bounds(bounds)
     return m
@@ -332,6 +367,8 @@ def _ensure_map(m: folium.Map | None) -> folium.Map:
     if not hasattr(m, "_planner_layers"):
         m._planner_layers = {}
         m._planner_bounds = []
+    if not hasattr(m, "_planner_locale"):
+        m._planner_locale = fmt.DEFAULT_LOCALE
     return m
 
 
@@ -375,14 +412,16 @@ function(feature, layer) {
 
 
 def _js_json(value) -> str:
-    """JSON for inline scripts: ``<``, ``>``, ``&`` and ``'`` escaped (no ``</script>``)."""
-    return (json.dumps(value, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e")
-            .replace("&", "\\u0026").replace("'", "\\u0027").replace("\u2028", "\\u2028")
-            .replace("\u2029", "\\u2029"))
+    """JSON for inline scripts: ``<``, ``>``, ``&`` and ``'`` escaped (no ``</script>``), and
+    braces inside strings (no Jinja markup: see :func:`_json_for_templates`)."""
+    return (_json_for_templates(value, ensure_ascii=False).replace("<", "\\u003c")
+            .replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
 def coverage_features(villages: gpd.GeoDataFrame, *, row_link: Callable[[str], str] | None = None,
-                      tolerance: float = SIMPLIFY_TOLERANCE) -> dict:
+                      tolerance: float = SIMPLIFY_TOLERANCE,
+                      locale: str = fmt.DEFAULT_LOCALE) -> dict:
     """The coverage GeoJSON: simplified geometry and, per village, ``t`` = [name, kecamatan,
     obliged, recorded, unrecorded, rate] as display TEXT (shown with textContent), ``link``
     (its table row), ``at`` (a point inside it), ``rate_class`` and ``radius`` (points)."""
@@ -403,8 +442,9 @@ def coverage_features(villages: gpd.GeoDataFrame, *, row_link: Callable[[str], s
         props = {
             "code": str(rec["code"]), "rate_class": rate_class(rate), "radius": radius,
             "at": [round(inner.y, 5), round(inner.x, 5)],
-            "t": [str(rec["name"]), str(rec["kecamatan"]), fmt_int(rec["obliged"]),
-                  fmt_int(rec["recorded"]), fmt_int(rec["unrecorded"]), fmt_rate(rate)],
+            "t": [str(rec["name"]), str(rec["kecamatan"]), fmt.integer(rec["obliged"], locale),
+                  fmt.integer(rec["recorded"], locale), fmt.integer(rec["unrecorded"], locale),
+                  fmt.percent(rate, locale)],
         }
         if row_link is not None:
             props["link"] = row_link(str(rec["code"]))
@@ -426,7 +466,8 @@ def add_coverage_layer(villages: gpd.GeoDataFrame, m: folium.Map | None = None, 
     """
     m = _ensure_map(m)
     lab = _labels(labels)
-    data = coverage_features(villages, row_link=row_link, tolerance=tolerance)
+    data = coverage_features(villages, row_link=row_link, tolerance=tolerance,
+                             locale=m._planner_locale)
 
     def style(feature):
         k = feature["properties"]["rate_class"]
@@ -538,66 +579,64 @@ def add_route_layer(plan: Mapping, m: folium.Map | None = None, *,
     """
     m = _ensure_map(m)
     lab = _labels(labels)
+    locale = m._planner_locale
     lats, lons = [], []
-    for t_i, team in enumerate(plan.get("teams") or []):
-        color = TEAM_COLORS[t_i % len(TEAM_COLORS)]
-        team_name = str(team.get("name") or f"{lab['team']} {t_i + 1}")
-        for day in team.get("days") or []:
-            stops = day.get("stops") or []
-            if not stops:
+    for td in plan_json.team_days(plan):
+        day, stops = td.day, td.stops
+        color = TEAM_COLORS[(td.team_no - 1) % len(TEAM_COLORS)]
+        team_name = td.team_name or f"{lab['team']} {td.team_no}"
+        date = td.date
+        swatch = f'<span style="color:{color}">■</span> '
+        group = folium.FeatureGroup(name=f"{swatch}{esc(team_name)} — {esc(date)}")
+        points = []
+        start, end = day.get("start") or {}, day.get("end") or {}
+        if start.get("lat") is not None:
+            points.append([float(start["lat"]), float(start["lon"])])
+        points += [[float(s["lat"]), float(s["lon"])] for s in stops]
+        if end.get("lat") is not None:
+            points.append([float(end["lat"]), float(end["lon"])])
+        points = [[round(a, 5), round(b, 5)] for a, b in points]
+        line = folium.PolyLine(points, color=color, weight=4, opacity=0.85)
+        SafeTooltip(f"<b>{esc(team_name)}</b> — {esc(date)}").add_to(line)
+        line.add_to(group)
+        for end_kind, place in (("start", start), ("end", end)):
+            if place.get("lat") is None:
                 continue
-            date = str(day.get("date") or "")
-            swatch = f'<span style="color:{color}">■</span> '
-            group = folium.FeatureGroup(name=f"{swatch}{esc(team_name)} — {esc(date)}")
-            points = []
-            start, end = day.get("start") or {}, day.get("end") or {}
-            if start.get("lat") is not None:
-                points.append([float(start["lat"]), float(start["lon"])])
-            points += [[float(s["lat"]), float(s["lon"])] for s in stops]
-            if end.get("lat") is not None:
-                points.append([float(end["lat"]), float(end["lon"])])
-            points = [[round(a, 5), round(b, 5)] for a, b in points]
-            line = folium.PolyLine(points, color=color, weight=4, opacity=0.85)
-            SafeTooltip(f"<b>{esc(team_name)}</b> — {esc(date)}").add_to(line)
-            line.add_to(group)
-            for end_kind, place in (("start", start), ("end", end)):
-                if place.get("lat") is None:
-                    continue
-                dot = folium.CircleMarker([round(float(place["lat"]), 5), round(float(place["lon"]), 5)],
-                                          radius=4, color=color, fill=True, fill_color="#ffffff",
-                                          fill_opacity=1, weight=2)
-                SafeTooltip(f"{esc(lab[end_kind])}: {esc(place.get('name'))}").add_to(dot)
-                dot.add_to(group)
-            for n, s in enumerate(stops, start=1):
-                rows = [
-                    (esc(lab["team"]), esc(team_name)),
-                    (esc(lab["date"]), esc(date)),
-                    (esc(lab["kecamatan"]), esc(s.get("kecamatan"))),
-                    (esc(lab["arrive"]), esc(s.get("arrive"))),
-                    (esc(lab["depart"]), esc(s.get("depart"))),
-                    (esc(lab["expected"]), fmt_int(s.get("expected"))),
-                ]
-                pooled = s.get("pooled") or []
-                if pooled:
-                    names = ", ".join(f"{esc(p.get('name'))} ({fmt_int(p.get('expected'))})"
-                                      for p in pooled)
-                    rows.append((esc(lab["pooled"]), names))
-                body = _table(rows, f"{n}. {esc(s.get('name'))}")
-                if s.get("no_signal"):
-                    body += f'<p class="planner-no-signal">{esc(lab["no_signal"])}</p>'
-                marker = folium.Marker(
-                    [round(float(s["lat"]), 5), round(float(s["lon"]), 5)],
-                    icon=folium.DivIcon(
-                        html=(f'<div class="planner-stop" style="background:{color}">{n}</div>'),
-                        icon_size=(24, 24), icon_anchor=(12, 12), class_name="planner-stop-icon"),
-                )
-                SafePopup(body).add_to(marker)
-                SafeTooltip(f"{n}. {esc(s.get('name'))} ({esc(s.get('arrive'))})").add_to(marker)
-                marker.add_to(group)
-            lats += [p[0] for p in points]
-            lons += [p[1] for p in points]
-            group.add_to(m)
-            m._planner_layers.setdefault("routes", []).append(group)
+            dot = folium.CircleMarker([round(float(place["lat"]), 5), round(float(place["lon"]), 5)],
+                                      radius=4, color=color, fill=True, fill_color="#ffffff",
+                                      fill_opacity=1, weight=2)
+            SafeTooltip(f"{esc(lab[end_kind])}: {esc(place.get('name'))}").add_to(dot)
+            dot.add_to(group)
+        for n, s in enumerate(stops, start=1):
+            rows = [
+                (esc(lab["team"]), esc(team_name)),
+                (esc(lab["date"]), esc(date)),
+                (esc(lab["kecamatan"]), esc(s.get("kecamatan"))),
+                (esc(lab["arrive"]), esc(s.get("arrive"))),
+                (esc(lab["depart"]), esc(s.get("depart"))),
+                (esc(lab["expected"]), fmt.integer(s.get("expected"), locale)),
+            ]
+            pooled = s.get("pooled") or []
+            if pooled:
+                names = ", ".join(f"{esc(p.get('name'))} ({fmt.integer(p.get('expected'), locale)})"
+                                  for p in pooled)
+                rows.append((esc(lab["pooled"]), names))
+            body = _table(rows, f"{n}. {esc(s.get('name'))}")
+            if s.get("no_signal"):
+                body += f'<p class="planner-no-signal">{esc(lab["no_signal"])}</p>'
+            marker = folium.Marker(
+                [round(float(s["lat"]), 5), round(float(s["lon"]), 5)],
+                icon=folium.DivIcon(
+                    html=(f'<div class="planner-stop" style="background:{color}">{n}</div>'),
+                    icon_size=(24, 24), icon_anchor=(12, 12), class_name="planner-stop-icon"),
+            )
+            SafePopup(body).add_to(marker)
+            SafeTooltip(f"{n}. {esc(s.get('name'))} ({esc(s.get('arrive'))})").add_to(marker)
+            marker.add_to(group)
+        lats += [p[0] for p in points]
+        lons += [p[1] for p in points]
+        group.add_to(m)
+        m._planner_layers.setdefault("routes", []).append(group)
     if lats:
         m._planner_bounds.append((min(lons), min(lats), max(lons), max(lats)))
     return m
@@ -778,25 +817,3 @@ def save_standalone(m: folium.Map, path: str | Path) -> int:
     data = standalone_html(m).encode("utf-8")
     path.write_bytes(data)
     return len(data)
-
-
-def load_plan_json(path: str | Path) -> dict:
-    """Read a Plan JSON file with clear errors (``ValueError``) for coordinators."""
-    try:
-        plan = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ValueError(f"Plan file not found: {path}") from exc
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path} is not a valid JSON plan file: {exc}") from exc
-    if not isinstance(plan, dict) or not isinstance(plan.get("teams"), list):
-        raise ValueError(f"{path} is not a plan: it has no \"teams\" list (see the Plan JSON format)")
-    for t in plan["teams"]:
-        for day in (t.get("days") or []) if isinstance(t, dict) else []:
-            for s in day.get("stops") or []:
-                try:
-                    float(s["lat"]), float(s["lon"])
-                except (KeyError, TypeError, ValueError) as exc:
-                    raise ValueError(
-                        f"{path}: stop {s.get('name') or s.get('site_code')!r} of "
-                        f"{t.get('name')!r} on {day.get('date')} has no valid lat/lon") from exc
-    return plan

@@ -12,6 +12,8 @@ The story of the data:
 * ``Plan`` / ``PlanVersion``: a plan and its versions (a re-plan is a new version).
 * ``PlanJob``: a solve running off the request thread, with its progress.
 * ``VisitResult``: what a stop achieved in the field.
+* ``User``: an account with one role (admin, coordinator, team_lead, viewer).
+* ``AuditEvent``: who changed what, when (before/after for edits); append-only.
 """
 
 from __future__ import annotations
@@ -108,6 +110,8 @@ class Plan(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # Bumped to revoke every share link of the plan (planner.web.share).
+    share_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     versions: Mapped[list[PlanVersion]] = relationship(
         back_populates="plan", cascade="all, delete-orphan", order_by="PlanVersion.version"
     )
@@ -139,6 +143,11 @@ class PlanJob(db.Model):
     version_id: Mapped[int | None] = mapped_column(ForeignKey("plan_versions.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    submitted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The process running the job ("host:pid:start") and its last sign of life.
+    worker: Mapped[str | None] = mapped_column(String(120))
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class VisitResult(db.Model):
@@ -156,3 +165,34 @@ class VisitResult(db.Model):
     reason: Mapped[str | None] = mapped_column(String(30))  # weather|boat|no_signal|equipment|absent
     recorded_by: Mapped[str | None] = mapped_column(String(100))
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+ROLES = ("admin", "coordinator", "team_lead", "viewer")
+
+
+class User(db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True, index=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20), default="viewer")
+    team: Mapped[str | None] = mapped_column(String(100))  # a team lead's team name
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped on password change, role change or disabling: every older session ends.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class AuditEvent(db.Model):
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(120))  # username, "cli:<os user>" or "system"
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    target: Mapped[str | None] = mapped_column(String(200))
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)

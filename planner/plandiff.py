@@ -10,20 +10,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from . import plan_json
+
 
 def _stop_index(plan: dict) -> dict[tuple[str, int], dict]:
     seen: dict[str, int] = defaultdict(int)
     out: dict[tuple[str, int], dict] = {}
-    for team in plan.get("teams", []):
-        for day in team.get("days", []):
-            for order, stop in enumerate(day.get("stops", []), start=1):
-                code = stop["site_code"]
-                seen[code] += 1
-                out[(code, seen[code])] = {
-                    "site_code": code, "name": stop.get("name", code), "team": team["name"],
-                    "date": day["date"], "order": order, "arrive": stop.get("arrive"),
-                    "depart": stop.get("depart"), "expected": stop.get("expected", 0),
-                }
+    for ref in plan_json.iter_stops(plan):
+        stop = ref.stop
+        code = ref.site_code
+        seen[code] += 1
+        out[(code, seen[code])] = {
+            "site_code": code, "name": stop.get("name", code), "team": ref.team,
+            "date": ref.date, "order": ref.order, "arrive": stop.get("arrive"),
+            "depart": stop.get("depart"), "expected": stop.get("expected", 0),
+        }
     return out
 
 

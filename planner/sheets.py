@@ -8,9 +8,12 @@ team-lead page online, and signature lines.
 
 Rendering is plain Jinja2 (no Flask) over ``planner/templates/sheets/`` with autoescape on; all
 text goes through the ``gettext`` callable the caller passes (the web passes
-``flask_babel.gettext``; the CLI passes :func:`translations_for` of the chosen locale). Village
-names are untrusted and printed literally: Jinja escapes them in HTML and :func:`route_sketch_svg`
-escapes them in the SVG.
+``flask_babel.gettext``; the CLI passes :func:`translations_for` of the chosen locale), and every
+number, date and duration is formatted by :mod:`planner.fmt` for ``locale`` in
+:func:`sheet_model` (the day sheet here and the Flask team-lead page print its text as is:
+``1.234`` / ``58,2 km`` / ``1 jam 29 mnt`` in Indonesian, ``1,234`` / ``58.2 km`` /
+``1 h 29 min`` in English). Village names are untrusted and printed literally: Jinja escapes
+them in HTML and :func:`route_sketch_svg` escapes them in the SVG.
 """
 
 from __future__ import annotations
@@ -24,19 +27,15 @@ from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
-from babel.dates import format_date
-from babel.numbers import format_decimal
 from markupsafe import Markup
 
-from . import PACKAGE_DIR
-from .exports import TeamDay, google_maps_links, select_team_days
+from . import fmt, plan_json
+from .exports import google_maps_links, identity, translator
+from .paths import PACKAGE_DIR
+from .plan_json import TeamDay
 
 SHEETS_TEMPLATES = PACKAGE_DIR / "templates" / "sheets"
 Gettext = Callable[[str], str]
-
-
-def identity(message: str) -> str:
-    return message
 
 
 # --------------------------------------------------------------------------- i18n helpers
@@ -51,27 +50,7 @@ def translations_for(locale: str) -> Gettext:
     return t.gettext
 
 
-def _translator(gettext: Gettext) -> Callable[..., str]:
-    def _(message: str, **variables) -> str:
-        text = gettext(message)
-        return text % variables if variables else text
-
-    return _
-
-
-def long_date(date: str, locale: str) -> str:
-    """"Selasa, 1 Desember 2026" (id) / "Tuesday, December 1, 2026" (en)."""
-    d = dt.date.fromisoformat(str(date))
-    if locale.startswith("id"):
-        return format_date(d, "EEEE, d MMMM y", locale="id")
-    return format_date(d, "full", locale=locale)
-
-
-def _num(value, locale: str, pattern: str = "#,##0.0") -> str:
-    try:
-        return format_decimal(float(value or 0), pattern, locale=locale)
-    except (TypeError, ValueError):
-        return ""
+_translator = translator
 
 
 def _minutes(hhmm: str | None) -> int | None:
@@ -87,12 +66,6 @@ def _hhmm(minutes: int | None) -> str:
         return ""
     minutes = int(minutes) % (24 * 60)
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
-
-def _duration(minutes, _) -> str:
-    minutes = int(round(float(minutes or 0)))
-    h, m = divmod(minutes, 60)
-    return _("%(h)s j %(m)s m", h=h, m=m) if h else _("%(m)s m", m=m)
 
 
 def teamlead_url(base_url: str, plan_id, version, team_no: int, date: str) -> str:
@@ -199,13 +172,15 @@ def _clip(frame, proj: _Projection):
 
 
 def route_sketch_svg(td: TeamDay, villages=None, context=None, *, gettext: Gettext = identity,
-                     width: int = 1000, height: int = 480) -> str:
+                     locale: str = fmt.DEFAULT_LOCALE, width: int = 1000, height: int = 480) -> str:
     """An inline SVG sketch of one team-day: outlines of the villages on the route (filled)
     and their neighbours, rivers/roads from ``context``, the legs numbered (road solid, river
-    dashed), stops numbered as in the table, start (S) and end (A) marked. Names are not
+    dashed), stops numbered as in the table, start and end marked (the letters of
+    :func:`sketch_letters`), a north arrow and a scale bar (km for ``locale``). Names are not
     drawn (the numbers refer to the table, so each name prints once); all text is escaped.
     """
     _ = _translator(gettext)
+    letters = sketch_letters(gettext)
     pts = td.points()
     lons = [float(p["lon"]) for p in pts]
     lats = [float(p["lat"]) for p in pts]
@@ -273,11 +248,11 @@ def route_sketch_svg(td: TeamDay, villages=None, context=None, *, gettext: Gette
                    f'fill="{color}">{i}</text>')
     # start / end
     same = abs(xy[0][0] - xy[-1][0]) < 1 and abs(xy[0][1] - xy[-1][1]) < 1
-    marks = [(xy[0], "S", pts[0])] + ([] if same else [(xy[-1], "A", pts[-1])])
+    marks = [(xy[0], letters["start"], pts[0])] + ([] if same else [(xy[-1], letters["end"], pts[-1])])
     stop_xy = xy[1:-1]
     for (x, y), letter, _p in marks:
-        label = letter if not same else "S/A"
-        w = 20 if not same else 34
+        label = letter if not same else f"{letters['start']}/{letters['end']}"
+        w = max(20, 10 * len(label) + 4)
         if any(abs(x - sx) < 18 and abs(y - sy) < 18 for sx, sy in stop_xy):
             out.append(f'<line x1="{x:.1f}" y1="{y:.1f}" x2="{x - 26:.1f}" y2="{y - 26:.1f}" '
                        f'stroke="#1b5e20" stroke-width="1.5"/>')
@@ -285,7 +260,7 @@ def route_sketch_svg(td: TeamDay, villages=None, context=None, *, gettext: Gette
         out.append(f'<rect x="{x - w / 2:.1f}" y="{y - 10:.1f}" width="{w}" height="20" '
                    f'fill="#1b5e20" stroke="#fff" stroke-width="1.5"/>'
                    f'<text x="{x:.1f}" y="{y + 5:.1f}" font-size="13" font-weight="bold" '
-                   f'text-anchor="middle" fill="#fff">{label}</text>')
+                   f'text-anchor="middle" fill="#fff">{_esc(label)}</text>')
     # stops
     for i in range(1, len(pts) - 1):
         x, y = xy[i]
@@ -298,16 +273,11 @@ def route_sketch_svg(td: TeamDay, villages=None, context=None, *, gettext: Gette
     bar_px = bar_km / km_per_px
     out.append(f'<line x1="12" y1="{height - 14}" x2="{12 + bar_px:.1f}" y2="{height - 14}" '
                f'stroke="#333" stroke-width="3"/><text x="{16 + bar_px:.1f}" y="{height - 9}" '
-               f'font-size="13" fill="#333">{_esc(_fmt_km(bar_km))} km</text>')
+               f'font-size="13" fill="#333">{_esc(_fmt_km(bar_km, locale))}</text>')
     out.append(f'<text x="{width - 12}" y="22" font-size="16" text-anchor="end" '
-               f'fill="#333">▲ U</text>')
+               f'fill="#333">▲ {_esc(letters["north"])}</text>')
     out.append("</svg>")
     return "".join(out)
-
-
-def _short(name, n: int = 32) -> str:
-    s = str(name or "")
-    return s if len(s) <= n else s[: n - 1] + "…"
 
 
 def _nice(x: float) -> float:
@@ -320,8 +290,18 @@ def _nice(x: float) -> float:
     return 10 * e
 
 
-def _fmt_km(x: float) -> str:
-    return f"{x:g}"
+def _fmt_km(x: float, locale: str = fmt.DEFAULT_LOCALE) -> str:
+    """The scale bar's length: "0,5 km" / "2 km" (id), "0.5 km" (en) — as many decimals as the
+    (1-2-5) number needs."""
+    digits = max(0, -math.floor(math.log10(x))) if x > 0 else 0
+    return fmt.km(x, locale, digits)
+
+
+def sketch_letters(gettext: Gettext = identity) -> dict[str, str]:
+    """The one-letter marks of the sketch and its legend: start (S = start), end (A = akhir)
+    and north (U = utara), in the language of ``gettext``."""
+    _ = _translator(gettext)
+    return {"start": _("S"), "end": _("A"), "north": _("U")}
 
 
 # --------------------------------------------------------------------------- QR code
@@ -338,9 +318,9 @@ def _leg_text(mode: str | None, km, minutes, _, locale: str) -> str:
     label = {"road": _("Jalan"), "river": _("Sungai")}.get(str(mode), str(mode or ""))
     parts = [label] if label else []
     if km is not None:
-        parts.append(f"{_num(km, locale)} km")
+        parts.append(fmt.km(km, locale))
     if minutes is not None:
-        parts.append(_duration(minutes, _))
+        parts.append(fmt.duration(minutes, locale))
     return " · ".join(parts)
 
 
@@ -357,9 +337,12 @@ def _vehicle(mode: str, _) -> str:
 
 
 def sheet_model(plan: dict, td: TeamDay, *, villages=None, context=None, base_url: str,
+                link: Callable[[TeamDay], str] | None = None,
                 gettext: Gettext = identity, locale: str = "id", with_sketch: bool = True,
                 with_qr: bool = True) -> dict:
-    """Everything one sheet shows, as plain values (text is not escaped here)."""
+    """Everything one sheet shows, as plain text (not escaped here): every number, date and
+    duration is already formatted for ``locale`` by :mod:`planner.fmt`, so the day sheet and
+    the team-lead page print it as is."""
     _ = _translator(gettext)
     day, team = td.day, td.team
     stops = td.stops
@@ -375,14 +358,15 @@ def sheet_model(plan: dict, td: TeamDay, *, villages=None, context=None, base_ur
         if s.get("no_signal"):
             notes.append(_("Tanpa sinyal: rekam luring, kirim data nanti"))
         if s.get("pooled"):
-            served = ", ".join(f"{p.get('name', '')} ({p.get('expected', 0)})" for p in s["pooled"])
+            served = ", ".join(f"{p.get('name', '')} ({fmt.integer(p.get('expected', 0), locale)})"
+                               for p in s["pooled"])
             notes.append(_("Juga melayani: %(list)s", list=served))
         if s.get("locked"):
             notes.append(_("Jadwal tetap"))
         rows.append({
             "order": i, "name": s.get("name", ""), "code": s.get("site_code", ""),
             "kecamatan": s.get("kecamatan", ""), "arrive": s.get("arrive", ""),
-            "depart": s.get("depart", ""), "expected": int(s.get("expected") or 0),
+            "depart": s.get("depart", ""), "expected": fmt.integer(s.get("expected") or 0, locale),
             "leg": _leg_text(s.get("mode"), s.get("km_from_prev"), s.get("min_from_prev"), _, locale),
             "notes": notes,
         })
@@ -390,14 +374,7 @@ def sheet_model(plan: dict, td: TeamDay, *, villages=None, context=None, base_ur
     leave = (first_arrive - int(stops[0].get("min_from_prev") or 0)) if first_arrive is not None else _minutes(params.get("work_start"))
     last_depart = _minutes(stops[-1].get("depart")) if stops else None
     back = (last_depart + int(day.get("min_to_end") or 0)) if last_depart is not None else None
-    totals = day.get("totals") or {}
-    people = totals.get("people", sum(r["expected"] for r in rows))
-    km = totals.get("km")
-    if km is None:
-        km = sum(float(s.get("km_from_prev") or 0) for s in stops) + float(day.get("km_to_end") or 0)
-    travel = totals.get("travel_min")
-    if travel is None:
-        travel = sum(int(s.get("min_from_prev") or 0) for s in stops) + int(day.get("min_to_end") or 0)
+    totals = td.totals
     if start.get("code"):
         start_label = _("dari tempat menginap: %(name)s", name=start.get("name", ""))
     else:
@@ -408,15 +385,19 @@ def sheet_model(plan: dict, td: TeamDay, *, villages=None, context=None, base_ur
         end_label = _("kembali ke %(name)s", name=end.get("name", ""))
     plan_id = plan.get("plan_id", "")
     version = plan.get("version", "")
-    url = teamlead_url(base_url, plan_id, version, td.team_no, td.date)
-    date_long = long_date(td.date, locale)
+    # ``link`` (the web and the CLI pass a signed share link: a phone opens it without an
+    # account) or the team-lead page behind the login
+    url = link(td) if link is not None else teamlead_url(base_url, plan_id, version, td.team_no,
+                                                         td.date)
+    date_long = fmt.date_long(td.date, locale)
     return {
         "team_no": td.team_no, "team": team.get("name", ""), "date": td.date,
         "date_long": date_long, "title": f"{team.get('name', '')} — {date_long}",
         "plan_name": plan.get("plan_name") or plan.get("name") or _("Rencana %(id)s", id=plan_id), "plan_id": plan_id,
         "version": version, "dataset": plan.get("dataset", ""),
         "fictional": bool(plan.get("fictional")),
-        "vehicle": _vehicle(team.get("mode"), _), "kits": team.get("kits", ""),
+        "vehicle": _vehicle(team.get("mode"), _),
+        "kits": fmt.integer(team["kits"], locale) if team.get("kits") is not None else "",
         "base": base.get("name", ""),
         "start_label": start_label, "start_time": _hhmm(leave),
         "end_label": end_label, "end_time": _hhmm(back),
@@ -425,11 +406,14 @@ def sheet_model(plan: dict, td: TeamDay, *, villages=None, context=None, base_ur
                    "leg": _leg_text(day.get("mode_to_end"), day.get("km_to_end"),
                                     day.get("min_to_end"), _, locale),
                    "arrive": _hhmm(back)},
-        "totals": {"stops": len(rows), "people": int(people or 0), "km": _num(km, locale),
-                   "travel": _duration(travel, _)},
+        "totals": {"stops": fmt.integer(len(rows), locale),
+                   "people": fmt.integer(totals["people"], locale),
+                   "km": fmt.km(totals["km"], locale),
+                   "travel": fmt.duration(totals["travel_min"], locale)},
         "url": url,
         "qr": Markup(qr_svg(url)) if with_qr else "",
-        "sketch": Markup(route_sketch_svg(td, villages, context, gettext=gettext)) if with_sketch else "",
+        "sketch": Markup(route_sketch_svg(td, villages, context, gettext=gettext, locale=locale))
+        if with_sketch else "",
         "google_links": google_maps_links(plan, td.team_no, td.date) if stops else [],
     }
 
@@ -448,6 +432,7 @@ def _env():
 
 def render_daysheets_html(plan: dict, villages=None, *, team=None, day=None, context=None,
                           base_url: str, gettext: Gettext = identity, locale: str = "id",
+                          link: Callable[[TeamDay], str] | None = None,
                           screen_links: list[tuple[str, str]] | None = None) -> str:
     """The day sheets of ``plan`` as one HTML document (print CSS: one A4 page per team-day).
 
@@ -458,22 +443,24 @@ def render_daysheets_html(plan: dict, villages=None, *, team=None, day=None, con
     unknown team/day.
     """
     _ = _translator(gettext)
-    team_days = select_team_days(plan, team, day)
-    sheets = [sheet_model(plan, td, villages=villages, context=context, base_url=base_url,
+    team_days = plan_json.team_days(plan, team, day)
+    sheets = [sheet_model(plan, td, villages=villages, context=context, base_url=base_url, link=link,
                           gettext=gettext, locale=locale) for td in team_days]
     return _env().get_template("daysheet.html").render(
         sheets=sheets, _=_, locale=locale, plan=plan, screen_links=screen_links or [],
-        generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        letters=sketch_letters(gettext),
+        generated=fmt.datetime_short(dt.datetime.now(), locale),
     )
 
 
 def render_daysheets_pdf(plan: dict, villages=None, *, team=None, day=None, context=None,
-                         base_url: str, gettext: Gettext = identity, locale: str = "id") -> bytes:
+                         base_url: str, gettext: Gettext = identity, locale: str = "id",
+                         link: Callable[[TeamDay], str] | None = None) -> bytes:
     """The same sheets as one PDF (WeasyPrint); see :func:`render_daysheets_html`."""
     from weasyprint import HTML
 
     doc = render_daysheets_html(plan, villages, team=team, day=day, context=context,
-                                base_url=base_url, gettext=gettext, locale=locale)
+                                base_url=base_url, gettext=gettext, locale=locale, link=link)
     return HTML(string=doc, base_url=str(SHEETS_TEMPLATES)).write_pdf()
 
 

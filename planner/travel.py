@@ -1,6 +1,6 @@
 """Travel model: minutes, kilometres, rupiah and mode between every pair of sites.
 
-One interface, three sources (ENGINE.md):
+One interface, three sources (docs/reference/travel.md):
 
 * :class:`GreatCircleTravel` -- the default. Great-circle (haversine-equivalent) distance ×
   a circuity factor per mode ÷ a speed per mode. Vectorised with numpy in row blocks on two
@@ -27,7 +27,8 @@ The diagonal is 0 for reachable points (and INF for points the vehicle cannot re
 Matrices are symmetric: the model has no upstream/downstream difference (a user matrix CSV
 may be asymmetric).
 
-Defaults (sources in /work/shared/docs/FIELD.md; calibration in notes/README-travel.md):
+Defaults (sources: the field notes, FIELD.md, shared with the project and not in this
+repository; how they were chosen: docs/reference/travel.md):
 
 * Road 40 km/h over 1.35 × the straight-line distance. Sampit -> Samuda pier is "1 h drive"
   (42.6 km straight: the model gives 86 min, conservative on the good coastal road); the
@@ -796,8 +797,3 @@ def _nullable(rows: Iterable, n_rows: int, n_cols: int) -> np.ndarray:
     if arr.shape != (n_rows, n_cols):
         raise ValueError("shape")
     return arr
-
-
-def points_frame(records: Iterable[Any]) -> pd.DataFrame:
-    """Points frame (``code, lat, lon, access``) from dicts or objects with those attributes."""
-    return pd.DataFrame([_point_dict(r) for r in records])

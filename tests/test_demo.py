@@ -40,7 +40,7 @@ def _by_kind(gen, kind):
 
 # --------------------------------------------------------------------------- files
 def test_files_are_byte_identical_for_the_seed_and_match_the_committed_data(tmp_path):
-    from planner.cli import generate_demo_command
+    from planner.cli.db import generate_demo_command
 
     first = demo.write_demo(tmp_path / "a")
     result = CliRunner().invoke(generate_demo_command,

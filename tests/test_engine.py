@@ -75,7 +75,8 @@ def test_small_plan_visits_everything_and_is_valid():
     for key in ("site_code", "name", "lat", "lon", "arrive", "depart", "expected",
                 "km_from_prev", "min_from_prev", "mode", "no_signal", "locked", "kind", "pooled"):
         assert key in s
-    assert d["params"]["work_start"] == "08:00" and d["params"]["work_end"] == "16:00"
+    cal = d["params"]["calendar"]
+    assert cal["work_start"] == "08:00" and cal["work_end"] == "16:00"
     # expected = unrecorded × turnout
     assert {v.expected for v in inst.visits if inst.sites[v.site].code == "V.1"} == {60}
 

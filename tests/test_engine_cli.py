@@ -37,7 +37,7 @@ def test_plan_command_save_and_team_specs(demo_app, tmp_path):
 
         v = db.session.query(PlanVersion).one()
         assert v.result["teams"][1]["name"] == "Tim Sungai"
-        assert v.params["days"] == 1
+        assert v.params["calendar"]["days"] == 1 and v.params["format"] == "plan-params/1"
 
 
 def test_plan_command_bad_input_is_a_message(demo_app):

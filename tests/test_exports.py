@@ -20,7 +20,7 @@ import gpxpy
 import pandas as pd
 import pytest
 
-from planner import exports
+from planner import exports, plan_json
 
 DATA = Path(__file__).parent / "data"
 MARKUP_NAME = '<b>Desa "X" & <script>alert(1)</script></b>'
@@ -52,25 +52,25 @@ def long_day_plan(plan: dict, n_stops: int) -> dict:
 
 # --------------------------------------------------------------------------- selection
 def test_selection_by_number_name_and_date(plan):
-    assert len(exports.select_team_days(plan)) == 4
-    assert [td.team_no for td in exports.select_team_days(plan, team="2")] == [2, 2]
-    assert [td.date for td in exports.select_team_days(plan, team="Tim 1")] == ["2026-12-01", "2026-12-02"]
-    one = exports.select_team_days(plan, team=2, day="2026-12-02")
+    assert len(plan_json.team_days(plan)) == 4
+    assert [td.team_no for td in plan_json.team_days(plan, team="2")] == [2, 2]
+    assert [td.date for td in plan_json.team_days(plan, team="Tim 1")] == ["2026-12-01", "2026-12-02"]
+    one = plan_json.team_days(plan, team=2, day="2026-12-02")
     assert len(one) == 1 and one[0].team["name"] == "Tim 2 <Sungai>"
-    with pytest.raises(exports.SelectionError):
-        exports.select_team_days(plan, team=3)
-    with pytest.raises(exports.SelectionError):
-        exports.select_team_days(plan, team="Tim 9")
-    with pytest.raises(exports.SelectionError):
-        exports.select_team_days(plan, day="2027-01-01")
+    with pytest.raises(plan_json.SelectionError):
+        plan_json.team_days(plan, team=3)
+    with pytest.raises(plan_json.SelectionError):
+        plan_json.team_days(plan, team="Tim 9")
+    with pytest.raises(plan_json.SelectionError):
+        plan_json.team_days(plan, day="2027-01-01")
     with pytest.raises(ValueError):
-        exports.select_team_days(plan, day="1 Desember")
+        plan_json.team_days(plan, day="1 Desember")
 
 
 def test_empty_day_is_skipped_but_exists(plan):
     plan["teams"][0]["days"][1]["stops"] = []
-    assert len(exports.select_team_days(plan, team=1)) == 1
-    assert exports.select_team_days(plan, team=1, day="2026-12-02") == []
+    assert len(plan_json.team_days(plan, team=1)) == 1
+    assert plan_json.team_days(plan, team=1, day="2026-12-02") == []
     assert exports.google_maps_links(plan, 1, "2026-12-02") == []
 
 
@@ -111,7 +111,7 @@ def test_xlsx_has_all_rows_and_a_sheet_per_team(plan):
 # --------------------------------------------------------------------------- GPX / KML / GeoJSON
 def test_gpx_parses_back_to_the_same_points_in_order(plan):
     gpx = gpxpy.parse(exports.to_gpx(plan))
-    team_days = exports.select_team_days(plan)
+    team_days = plan_json.team_days(plan)
     assert len(gpx.routes) == len(team_days)
     for route, td in zip(gpx.routes, team_days, strict=True):
         want = [(p["lat"], p["lon"]) for p in td.points()]
@@ -127,6 +127,24 @@ def test_gpx_parses_back_to_the_same_points_in_order(plan):
     assert len(sleep) == 1 and "Karang Lambda" in sleep[0].name
 
 
+def test_gpx_and_kml_words_default_to_indonesian(plan):
+    gpx = gpxpy.parse(exports.to_gpx(plan, team=2, day="2026-12-02"))
+    assert gpx.name == "Rencana demo-fixture v2"
+    (route,) = gpx.routes
+    assert route.description == "Lokasi: 2"
+    assert route.points[0].name == "Mulai: Karang Lambda"
+    assert route.points[-1].name == "Akhir: Kantor Disdukcapil (fiktif)"
+    descs = [w.description for w in gpx.waypoints if w.type == "village"]
+    assert descs == [
+        "Tim 2 <Sungai> · 2026-12-02 · Kec. Kecamatan Dua · 08:26–11:20 · 124 orang",
+        "Tim 2 <Sungai> · 2026-12-02 · Kec. Kecamatan Dua · 11:46–13:16 · 52 orang · tanpa sinyal"]
+    assert {w.name for w in gpx.waypoints if w.type in ("base", "sleep")} == {
+        "Basis tim: Kantor Disdukcapil (fiktif)", "Menginap: Karang Lambda"}
+    kml = exports.to_kml(plan, team=1, day="2026-12-01")
+    assert "juga melayani: Tanjung Beta (35)" in kml and "Rute Tim 1 2026-12-01" in kml
+    assert "Mulai: Kantor Disdukcapil (fiktif)" in kml
+
+
 def test_gpx_for_one_team_day(plan):
     gpx = gpxpy.parse(exports.to_gpx(plan, team=2, day="2026-12-02"))
     assert len(gpx.routes) == 1
@@ -137,7 +155,7 @@ def test_kml_parses_with_placemarks_and_literal_names(plan):
     root = ET.fromstring(exports.to_kml(plan).encode("utf-8"))
     ns = {"k": exports.KML_NS}
     folders = root.findall(".//k:Folder", ns)
-    team_days = exports.select_team_days(plan)
+    team_days = plan_json.team_days(plan)
     assert len(folders) == len(team_days)
     for folder, td in zip(folders, team_days, strict=True):
         marks = folder.findall("k:Placemark", ns)
@@ -156,7 +174,7 @@ def test_geojson_loads_with_geopandas(plan):
     stops = frame[frame["role"] == "stop"]
     legs = frame[frame["role"] == "leg"]
     assert len(stops) == len(all_stops(plan))
-    assert len(legs) == sum(len(td.stops) + 1 for td in exports.select_team_days(plan))
+    assert len(legs) == sum(len(td.stops) + 1 for td in plan_json.team_days(plan))
     assert set(stops.geom_type) == {"Point"} and set(legs.geom_type) == {"LineString"}
     first = stops.iloc[0]
     assert (first["team"], str(first["date"])[:10], first["order"], str(first["arrive"])[:5], first["expected"]) == (
@@ -180,7 +198,7 @@ def _parse_link(url: str):
 
 
 def test_google_link_has_the_stops_in_order(plan):
-    td = exports.get_team_day(plan, 1, "2026-12-01")
+    td = plan_json.get_team_day(plan, 1, "2026-12-01")
     links = exports.google_maps_links(plan, 1, "2026-12-01")
     assert len(links) == 1
     origin, way, dest = _parse_link(links[0])
@@ -192,7 +210,7 @@ def test_google_link_has_the_stops_in_order(plan):
 @pytest.mark.parametrize("n_stops", [9, 10, 25, 40])
 def test_google_links_split_and_chain(plan, n_stops):
     p = long_day_plan(plan, n_stops)
-    td = exports.get_team_day(p, 1, "2026-12-01")
+    td = plan_json.get_team_day(p, 1, "2026-12-01")
     pts = [(p_["lat"], p_["lon"]) for p_ in td.points()]
     links = exports.google_maps_links(p, 1, "2026-12-01")
     parsed = [_parse_link(u) for u in links]

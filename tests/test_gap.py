@@ -54,7 +54,9 @@ def test_rank_cli_json_csv_and_table(demo_app, runner):
     r = runner.invoke(args=["rank", "--format", "csv", "--limit", "5"])
     assert r.exit_code == 0 and len(r.output.strip().splitlines()) == 6
     r = runner.invoke(args=["rank", "--limit", "3"])
-    assert "FIKTIF" in r.output and "443,033" in r.output
+    assert "FIKTIF" in r.output and "443.033" in r.output  # Indonesian by default
+    r = runner.invoke(args=["rank", "--limit", "3", "--lang", "en"])
+    assert "443,033" in r.output and "443.033" not in r.output
 
 
 def test_rank_without_data_is_a_message(runner):

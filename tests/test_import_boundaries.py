@@ -103,7 +103,7 @@ def test_geopackage_with_points_inner_points_and_repair(tmp_path):
 def test_villages_without_code_get_stand_in_codes(tmp_path):
     path = tmp_path / "tanpa_kode.geojson"
     gpd.GeoDataFrame({"nama": ["Satu", "Dua"], "kecamatan": ["A", "A"]},
-                     geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)], crs="EPSG:4326").to_file(path)
+                     geometry=[box(113, -2, 113.1, -1.9), box(113.1, -2, 113.2, -1.9)], crs="EPSG:4326").to_file(path)
     g = read_boundaries(path)
     assert all(re.fullmatch(r"NOKODE\.[0-9A-F]{8}", c) for c in g["code"])
     assert g["code"].is_unique
@@ -111,6 +111,6 @@ def test_villages_without_code_get_stand_in_codes(tmp_path):
     # the same village keeps its stand-in code in another file and another order
     path2 = tmp_path / "urutan_lain.geojson"
     gpd.GeoDataFrame({"nama": ["Dua", "Satu"], "kecamatan": ["A", "A"]},
-                     geometry=[box(1, 0, 2, 1), box(0, 0, 1, 1)], crs="EPSG:4326").to_file(path2)
+                     geometry=[box(113.1, -2, 113.2, -1.9), box(113, -2, 113.1, -1.9)], crs="EPSG:4326").to_file(path2)
     g2 = read_boundaries(path2)
     assert list(g2["code"]) == list(g["code"])[::-1]

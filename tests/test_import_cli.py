@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.dbcounts import table_counts
+from conftest import table_counts
 
 DATA = Path(__file__).parent / "data" / "import"
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from conftest import table_counts
 from sqlalchemy import text
 
 from planner.extensions import db
 from planner.importer import ImportProblem, import_recap, import_villages
-from tests.dbcounts import table_counts
 
 DATA = Path(__file__).parent / "data" / "import"
 

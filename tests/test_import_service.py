@@ -6,12 +6,12 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from conftest import table_counts
 from sqlalchemy import text
 
 from planner import ranking, repository
 from planner.extensions import db
 from planner.importer import ImportProblem, import_recap, import_villages
-from tests.dbcounts import table_counts
 
 DATA = Path(__file__).parent / "data" / "import"
 

@@ -7,8 +7,9 @@ import io
 import re
 from pathlib import Path
 
+from conftest import table_counts
+
 from planner.extensions import db
-from tests.dbcounts import table_counts
 
 DATA = Path(__file__).parent / "data" / "import"
 

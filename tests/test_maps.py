@@ -12,7 +12,7 @@ import pytest
 import shapely
 from browser.mapdata import XSS_KECAMATAN, XSS_NAMES, fictional_villages, kotim_villages, store
 
-from planner import maps, ranking
+from planner import fmt, maps, plan_json, ranking
 
 DATA = Path(__file__).parent / "data"
 PLAN_SAMPLE = DATA / "plan_sample.json"
@@ -57,9 +57,9 @@ def test_coverage_layer_colours_and_tooltips_match_the_figures():
     for r in frame.itertuples():
         f = feats[r.code]
         assert f["properties"]["rate_class"] == maps.rate_class(r.rate)
-        assert f["properties"]["t"] == [r.name, r.kecamatan, maps.fmt_int(r.obliged),
-                                        maps.fmt_int(r.recorded), maps.fmt_int(r.unrecorded),
-                                        f"{r.rate * 100:.1f} %"]
+        assert f["properties"]["t"] == [r.name, r.kecamatan, fmt.integer(r.obliged, "id"),
+                                        fmt.integer(r.recorded, "id"),
+                                        fmt.integer(r.unrecorded, "id"), fmt.percent(r.rate, "id")]
     # the one village without a polygon is a circle sized by its unrecorded count
     point = feats["99.01.03.2099"]
     assert point["geometry"]["type"] == "Point"
@@ -99,7 +99,7 @@ def test_xss_names_are_escaped_and_cannot_close_the_script():
 
 
 def test_esc_also_neutralises_template_literals():
-    assert maps.esc("`${alert(1)}`\\") == "&#96;&#36;{alert(1)}&#96;&#92;"
+    assert maps.esc("`${alert(1)}`\\") == "&#96;&#36;&#123;alert(1)&#125;&#96;&#92;"
 
 
 # --------------------------------------------------------------------------- geometry
@@ -152,13 +152,26 @@ def test_route_layer_one_group_per_team_day_with_numbered_stops():
 def test_load_plan_json_errors_are_clear(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    with pytest.raises(ValueError, match="not a valid JSON plan"):
-        maps.load_plan_json(bad)
+    with pytest.raises(plan_json.PlanJsonError, match="bukan berkas Plan JSON yang sah"):
+        plan_json.load(bad)
     bad.write_text('{"plan_id": "x"}')
-    with pytest.raises(ValueError, match="teams"):
-        maps.load_plan_json(bad)
-    with pytest.raises(ValueError, match="not found"):
-        maps.load_plan_json(tmp_path / "missing.json")
+    with pytest.raises(plan_json.PlanJsonError, match="required property"):
+        plan_json.load(bad)
+    with pytest.raises(plan_json.PlanJsonError, match="tidak ditemukan"):
+        plan_json.load(tmp_path / "missing.json")
+
+
+def test_popups_follow_the_locale():
+    """Indonesian maps show 1.234 and 95,4%; English ones 1,234 and 95.4%."""
+    frame = measured()
+    big = frame.iloc[0]
+    for loc, want in (("id", fmt.integer(big.obliged, "id")), ("en", fmt.integer(big.obliged, "en"))):
+        m = maps.add_coverage_layer(frame, maps.new_map(locale=loc))
+        feat = next(f for f in coverage_data(m)["features"] if f["id"] == big.code)
+        assert feat["properties"]["t"][2] == want
+        assert feat["properties"]["t"][5] == fmt.percent(big.rate, loc)
+    if big.obliged >= 1000:
+        assert fmt.integer(big.obliged, "id") != fmt.integer(big.obliged, "en")
 
 
 # --------------------------------------------------------------------------- offline output
@@ -261,7 +274,7 @@ def test_cli_map_errors(map_app, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("[]")
     r = runner.invoke(args=["map", "--out", str(tmp_path / "x.html"), "--plan-json", str(bad)])
-    assert r.exit_code != 0 and "not a plan" in r.output and "Traceback" not in r.output
+    assert r.exit_code != 0 and "Bukan Plan JSON yang sah" in r.output and "Traceback" not in r.output
     r = runner.invoke(args=["map", "--out", str(tmp_path / "x.html"), "--kecamatan", "Nowhere"])
     assert r.exit_code != 0 and "Unknown kecamatan" in r.output
 
@@ -291,3 +304,27 @@ def test_map_labels_follow_the_language(map_app):
     assert "Batas kecamatan" in decoded(client.get("/peta/map.html").get_data(as_text=True))
     r = client.get("/peta/map.html?lang=en")
     assert r.status_code == 200  # labels come from gettext (English once translated)
+
+
+def test_names_are_never_run_as_templates():
+    """branca renders a map element's script and then renders that OUTPUT again as a Jinja
+    template: a village named "{{ 'A' ~ 'B' }}" must stay that text (never "AB"), and
+    "{% raw %}" must not break the page (planner.maps escapes braces in every JSON the
+    templates write)."""
+    def run(tag):
+        return "{{ '" + tag + "' ~ 'RAN' }}"
+
+    frame = measured()
+    frame.loc[frame.index[:3], "name"] = [run("VILLAGE"), "{% raw %}", "{# x"]
+    frame.loc[frame.index[:2], "kecamatan"] = run("KEC") + " {% endraw %}"
+    plan = {"teams": [{"name": run("TEAM"), "days": [{
+        "date": "2026-12-01", "start": {"lat": -2.5, "lon": 112.9, "code": None, "name": run("START")},
+        "end": {"lat": -2.5, "lon": 112.9, "code": None, "name": "{% raw %}"},
+        "stops": [{"name": run("STOP"), "lat": -2.4, "lon": 112.95, "expected": 3,
+                   "kecamatan": run("STOPKEC"), "arrive": "08:00", "depart": "09:00"}]}]}]}
+    html = maps.render_html(maps.coverage_map(frame, plan=plan, bases=[
+        {"name": run("BASE"), "lat": -2.5, "lon": 112.9}]))
+    for tag in ("VILLAGE", "KEC", "TEAM", "START", "STOP", "STOPKEC", "BASE"):
+        assert tag + "RAN" not in html, tag
+    text = decoded(html)
+    assert run("VILLAGE") in text and "{% raw %}" in text

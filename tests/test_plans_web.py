@@ -14,68 +14,19 @@ import re
 import time
 from pathlib import Path
 
-import geopandas as gpd
-import pandas as pd
 import pytest
-from shapely.geometry import box
+from sqlalchemy import update
 
-from planner import jobs, plan_store, repository
+from planner import fmt, jobs, pipeline, plan_json, plan_store, repository
 from planner.extensions import db
-from planner.models import Plan, PlanJob, PlanVersion
+from planner.models import Plan, PlanJob
+from planner.params import LockParams, ParamsError, PlanParams, ReplanParams, SolverParams
 
-BASE = ("Kantor Uji (fiktif)", -2.54, 112.95)
-HOSTILE = "<script>alert('x')</script> Desa"
 TIME_LIMIT = 2
 
 
-def tiny_regency() -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """10 square villages around the base: 8 by road, 2 river-only; 30–160 km away."""
-    rows, recap = [], []
-    spots = [(-2.40, 112.90), (-2.30, 113.05), (-2.20, 112.85), (-2.65, 113.10), (-2.10, 113.00),
-             (-1.95, 112.80), (-1.80, 112.95), (-2.50, 113.30), (-2.85, 112.95), (-1.60, 113.10)]
-    for i, (lat, lon) in enumerate(spots):
-        code = f"99.01.0{i % 3 + 1}.20{i + 1:02d}"
-        name = HOSTILE if i == 0 else f"Desa Uji {i + 1}"
-        rows.append({"code": code, "name": name, "kecamatan": f"Kecamatan {i % 3 + 1}",
-                     "kecamatan_code": f"99.01.0{i % 3 + 1}", "type": "desa",
-                     "access": "river" if i in (3, 8) else "road", "no_signal": i == 9,
-                     "stop_lat": lat, "stop_lon": lon,
-                     "geometry": box(lon - 0.04, lat - 0.04, lon + 0.04, lat + 0.04)})
-        obliged = 900 + 130 * i
-        recap.append({"code": code, "population": int(obliged * 1.4), "obliged": obliged,
-                      "recorded": obliged - (120 + 45 * i)})
-    return gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326"), pd.DataFrame(recap)
-
-
-def load_tiny(app) -> None:
-    with app.app_context():
-        gdf, recap = tiny_regency()
-        repository.replace_villages(gdf, source_file="uji.geojson", fictional=True)
-        repository.add_dataset(recap, name="Data uji (fiktif)", snapshot_date=dt.date(2026, 10, 31),
-                               recap_file="uji.csv", fictional=True, synthetic=True,
-                               basemap=False)  # fictional: no OpenStreetMap tiles under it
-        repository.set_default_base(*BASE)
-
-
-@pytest.fixture
-def tiny_app(app):
-    load_tiny(app)
-    return app
-
-
-@pytest.fixture(scope="session")
-def make_app(request):
-    """``make_app`` of tests/conftest.py (looked up as a plugin: ``import conftest`` may give
-    tests/browser/conftest.py when both directories are collected)."""
-    root = Path(__file__).with_name("conftest.py").resolve()
-    for plugin in request.config.pluginmanager.get_plugins():
-        if Path(getattr(plugin, "__file__", "") or "").resolve() == root:
-            return plugin.make_app
-    raise RuntimeError("tests/conftest.py not loaded")
-
-
 @pytest.fixture(scope="module")
-def form_app(tmp_path_factory, make_app):
+def form_app(tmp_path_factory, make_app, load_tiny):
     """One app with the tiny regency for the (read-only) form validation cases."""
     app = make_app(tmp_path_factory.mktemp("plan_form"))
     load_tiny(app)
@@ -85,48 +36,19 @@ def form_app(tmp_path_factory, make_app):
         db.engine.dispose()
 
 
-def next_monday() -> dt.date:
-    today = dt.date.today()
-    return today + dt.timedelta(days=(7 - today.weekday()) % 7 or 7)
-
-
-def form_data(**overrides) -> dict:
-    data = {
-        "name": "Rencana uji", "n_teams": "", "start_date": next_monday().isoformat(), "days": "3",
-        "work_start": "08:00", "work_end": "16:00", "skip_weekends": "y", "holidays": "",
-        "below": "", "min_unrecorded": "0", "turnout": "60", "must_visit": "", "exclude": "",
-        "pooling_radius": "5", "time_limit": str(TIME_LIMIT), "seed": "1",
-        "teams-0-name": "Tim Darat", "teams-0-kits": "3", "teams-0-mode": "road",
-        "teams-0-max_nights": "0",
-        "teams-1-name": "Tim Perahu", "teams-1-kits": "3", "teams-1-mode": "both",
-        "teams-1-max_nights": "2",
-    }
-    data.update(overrides)
-    return {k: v for k, v in data.items() if v is not None}
-
-
-def validate_stored(version: PlanVersion) -> list[str]:
-    """Re-check a stored plan against the instance rebuilt from its stored parameters."""
-    from planner.engine import validate_plan
-
-    _ds, instance = jobs.build_instance_for(version.params)
-    return validate_plan(version.result, instance.to_dict())
-
-
-def solve_via_form(client, **overrides):
-    r = client.post("/rencana", data=form_data(**overrides))
-    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
-    m = re.search(r"/rencana/job/(\d+)$", r.headers["Location"])
-    assert m, r.headers["Location"]
-    return int(m.group(1))
+def replan_of(params: dict, plan_id: int, **changes) -> PlanParams:
+    """The stored params as a re-plan of version 1 from its first day (plus ``changes``)."""
+    p = PlanParams.from_dict(params)
+    return p.replace(replan=ReplanParams(plan_id=plan_id, from_date=p.calendar.start_date,
+                                         from_version=1), **changes)
 
 
 # --------------------------------------------------------------------------- form
-def test_plan_page_without_data_explains(client):
+def test_plan_page_without_data_explains(client, plan_form_data):
     r = client.get("/rencana")
     assert r.status_code == 200
     assert "Belum ada data" in r.get_data(as_text=True)
-    r = client.post("/rencana", data=form_data())
+    r = client.post("/rencana", data=plan_form_data())
     assert r.status_code == 400
     assert "Belum ada data" in r.get_data(as_text=True)
 
@@ -160,9 +82,9 @@ def test_plan_form_lists_bases_and_default_time_limit(tiny_app, client):
     ({"time_limit": "0"}, "Batas waktu harus 1–3600"),
     ({"name": ""}, "Nama rencana wajib diisi"),
 ])
-def test_form_errors_are_messages_not_500(form_app, overrides, message):
+def test_form_errors_are_messages_not_500(form_app, plan_form_data, overrides, message):
     tiny_app, client = form_app, form_app.test_client()
-    r = client.post("/rencana", data=form_data(**overrides))
+    r = client.post("/rencana", data=plan_form_data(**overrides))
     html = r.get_data(as_text=True)
     assert r.status_code == 400
     assert message in html
@@ -173,17 +95,17 @@ def test_form_errors_are_messages_not_500(form_app, overrides, message):
         assert db.session.query(Plan).count() == 0
 
 
-def test_csrf_is_enforced(tmp_path, make_app):
+def test_csrf_is_enforced(tmp_path, make_app, load_tiny, plan_form_data):
     app = make_app(tmp_path, WTF_CSRF_ENABLED=True)
     load_tiny(app)
     client = app.test_client()
-    r = client.post("/rencana", data=form_data())
+    r = client.post("/rencana", data=plan_form_data())
     assert r.status_code == 400
     assert "CSRF" in r.get_data(as_text=True)
     page = client.get("/rencana").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     # with the token the form gets past CSRF to the field checks (no solve needed to prove it)
-    r = client.post("/rencana", data=form_data(csrf_token=token, name=""))
+    r = client.post("/rencana", data=plan_form_data(csrf_token=token, name=""))
     assert r.status_code == 400
     html = r.get_data(as_text=True)
     assert "Nama rencana wajib diisi" in html and "CSRF" not in html
@@ -192,7 +114,8 @@ def test_csrf_is_enforced(tmp_path, make_app):
 
 
 # --------------------------------------------------------------------------- solving
-def test_solve_inline_shows_result_and_stores_valid_plan(tiny_app, client):
+def test_solve_inline_shows_result_and_stores_valid_plan(tiny_app, client, solve_via_form,
+                                                         validate_stored):
     job_id = solve_via_form(client)
     r = client.get(f"/rencana/job/{job_id}")
     assert r.status_code == 302  # done: the progress page forwards to the result
@@ -212,12 +135,16 @@ def test_solve_inline_shows_result_and_stores_valid_plan(tiny_app, client):
         stops = [s for t in result["teams"] for d in t["days"] for s in d["stops"]]
         assert stops, "a 2-team, 3-day plan over 10 villages visits some"
         assert version.params["teams"][1]["mode"] == "both"
+        assert version.params["format"] == "plan-params/1" and version.params == result["params"]
+        assert plan_json.schema_errors(result) == []
 
     html = client.get(result_url).get_data(as_text=True)
     assert "Tim Darat" in html and "Tim Perahu" in html
     for s in stops[:5]:
         assert f'data-code="{s["site_code"]}"' in html
-    assert f'{result["totals"]["people"]:,}'.replace(",", ".") in html
+    assert f'id="total-people">{fmt.integer(result["totals"]["people"], "id")}<' in html
+    english = client.get(result_url + "?lang=en").get_data(as_text=True)
+    assert f'id="total-cost">{fmt.integer(result["totals"]["cost_rp"], "en")}<' in english
     assert "<script>alert('x')</script>" not in html  # hostile name escaped
     assert "Parameter yang dipakai" in html
     # one table per team-day with stops or travel (a trip's way back has no stops but is shown)
@@ -249,7 +176,7 @@ def test_solve_inline_shows_result_and_stores_valid_plan(tiny_app, client):
     assert "<script>alert('x')</script>" not in page
 
 
-def test_async_job_runs_in_a_thread_with_progress(tiny_app):
+def test_async_job_runs_in_a_thread_with_progress(tiny_app, solve_via_form, validate_stored):
     app = tiny_app
     app.config["PLAN_ASYNC"] = True  # read per submit: this job goes to the worker thread
     client = app.test_client()
@@ -274,7 +201,8 @@ def test_async_job_runs_in_a_thread_with_progress(tiny_app):
         app.extensions[jobs.EXTENSION_KEY].shutdown(wait=True)
 
 
-def test_failed_solve_keeps_previous_version(tiny_app, client, monkeypatch, caplog):
+def test_failed_solve_keeps_previous_version(tiny_app, client, monkeypatch, caplog,
+                                             solve_via_form):
     job_id = solve_via_form(client, days="2")
     with tiny_app.app_context():
         job = db.session.get(PlanJob, job_id)
@@ -291,8 +219,7 @@ def test_failed_solve_keeps_previous_version(tiny_app, client, monkeypatch, capl
 
     monkeypatch.setattr(planner.engine, "solve", boom)
     with tiny_app.app_context():
-        failed_id = jobs.submit_plan_job(tiny_app, {**params, "plan_id": plan_id,
-                                                    "replanned_from": params["start_date"]})
+        failed_id = jobs.submit_plan_job(tiny_app, replan_of(params, plan_id))
     state = client.get(f"/rencana/job/{failed_id}.json").get_json()
     assert state["status"] == "failed"
     assert "Rencana yang sudah tersimpan tidak berubah" in state["error"]
@@ -303,14 +230,27 @@ def test_failed_solve_keeps_previous_version(tiny_app, client, monkeypatch, capl
     assert "Traceback" not in page
     monkeypatch.undo()
 
-    # 2) an input the engine refuses (a lock on a team that does not exist): its own message
+    # 2) a lock on a team that does not exist is refused at the door, naming the team
+    bad = dict(params, locks=[{"site_code": "99.01.02.2002", "date": params["calendar"]["start_date"],
+                               "team": "Tim Hantu"}])
+    with pytest.raises(ParamsError, match="Tim Hantu"):
+        PlanParams.from_dict(bad)
+    # ... and a job whose stored params are unusable fails with that message, nothing stored
     with tiny_app.app_context():
-        bad_id = jobs.submit_plan_job(tiny_app, {
-            **params, "plan_id": plan_id,
-            "locks": [{"site_code": "99.01.02.2002", "date": params["start_date"], "team": "Tim Hantu"}]})
-    state = client.get(f"/rencana/job/{bad_id}.json").get_json()
-    assert state["status"] == "failed"
-    assert "Tim Hantu" in state["error"]
+        stale = PlanJob(status="queued", params=bad, plan_id=plan_id)
+        db.session.add(stale)
+        db.session.commit()
+        jobs.run_job(tiny_app, stale.id)
+    state = client.get(f"/rencana/job/{stale.id}.json").get_json()
+    assert state["status"] == "failed" and "Tim Hantu" in state["error"]
+
+    # 3) an input the engine refuses (a lock on a village with nobody left to record)
+    with tiny_app.app_context():
+        refused = jobs.submit_plan_job(tiny_app, replan_of(params, plan_id, locks=(
+            LockParams(site_code="99.01.09.9999",
+                                      date=params["calendar"]["start_date"], team="Tim Darat"),)))
+    state = client.get(f"/rencana/job/{refused}.json").get_json()
+    assert state["status"] == "failed" and "99.01.09.9999" in state["error"]
 
     with tiny_app.app_context():
         assert [v.version for v in plan_store.list_versions(plan_id)] == [1]
@@ -319,30 +259,28 @@ def test_failed_solve_keeps_previous_version(tiny_app, client, monkeypatch, capl
         assert db.session.query(Plan).count() == 1
 
 
-def test_replan_adds_a_version_and_keeps_the_old_one(tiny_app, client):
+def test_replan_adds_a_version_and_keeps_the_old_one(tiny_app, client, solve_via_form,
+                                                      validate_stored):
     job_id = solve_via_form(client, days="2")
     with tiny_app.app_context():
         plan_id = db.session.get(PlanJob, job_id).plan_id
         v1 = plan_store.get_version(plan_id, 1)
         v1_result = json.dumps(v1.result, sort_keys=True)
-        params = dict(v1.params)
-        first = next(s for t in v1.result["teams"] for d in t["days"] for s in d["stops"])
-        team = next(t["name"] for t in v1.result["teams"]
-                    for d in t["days"] for s in d["stops"] if s is first or s == first)
-        day = next(d["date"] for t in v1.result["teams"] for d in t["days"] if first in d["stops"])
-        job2 = jobs.submit_plan_job(tiny_app, {
-            **params, "plan_id": plan_id, "replanned_from": params["start_date"], "seed": 2,
-            "locks": [{"site_code": first["site_code"], "date": day, "team": team}]})
+        first = next(plan_json.iter_stops(v1.result))
+        lock = LockParams(site_code=first.site_code, date=first.date, team=first.team)
+        new = replan_of(v1.params, plan_id, locks=(lock,))
+        job2 = jobs.submit_plan_job(tiny_app, new.replace(
+            solver=SolverParams(time_limit=TIME_LIMIT, seed=2)))
         assert db.session.get(PlanJob, job2).status == "done"
         versions = plan_store.list_versions(plan_id)
         assert [v.version for v in versions] == [1, 2]
         assert json.dumps(plan_store.get_version(plan_id, 1).result, sort_keys=True) == v1_result
         v2 = plan_store.latest_version(plan_id)
-        assert v2.replanned_from == params["start_date"]
+        assert v2.replanned_from == v1.params["calendar"]["start_date"]
+        assert v2.result["replanned_from"] == v2.replanned_from
         assert validate_stored(v2) == []
-        locked_day = next(d for t in v2.result["teams"] if t["name"] == team
-                          for d in t["days"] if d["date"] == day)
-        assert first["site_code"] in {s["site_code"] for s in locked_day["stops"]}
+        locked_day = plan_json.get_team_day(v2.result, first.team, first.date)
+        assert first.site_code in {s["site_code"] for s in locked_day.stops}
     html = client.get(f"/rencana/{plan_id}/v2").get_data(as_text=True)
     assert f'href="/rencana/{plan_id}/v1"' in html
     assert client.get(f"/rencana/{plan_id}").headers["Location"].endswith(f"/rencana/{plan_id}/v2")
@@ -358,36 +296,42 @@ def test_unknown_pages_are_404_pages(tiny_app, client):
 
 # --------------------------------------------------------------------------- store
 def test_plan_store_versions_increment_and_are_kept(tiny_app):
+    fixture = json.loads((Path(__file__).parent / "data" / "plan_sample.json").read_text())
     with tiny_app.app_context():
         ds = repository.current_dataset()
-        plan = plan_store.create_plan("Uji simpan", ds.id, {})
-        r1 = {"teams": [], "dropped": [], "totals": {"people": 10}}
-        v1 = plan_store.save_version(plan, {"a": 1}, r1)
-        v2 = plan_store.save_version(plan, {"a": 2}, {**r1, "totals": {"people": 20}},
-                                     replanned_from=dt.date(2026, 12, 3))
-        assert (v1.version, v2.version) == (1, 2)
-        assert plan_store.get_version(plan.id, 1).result["totals"]["people"] == 10
-        assert plan_store.latest_version(plan.id).result["totals"]["people"] == 20
+        plan = plan_store.create_plan("Uji simpan", ds.id)
+        for number in (1, 2):
+            doc = plan_json.finalise(fixture, plan_id=plan.id, version=number,
+                                     plan_name=plan.name, dataset=ds.name, dataset_id=ds.id,
+                                     params=fixture["params"])
+            plan_store.add_version(plan, number, doc["params"], doc,
+                                   replanned_from="2026-12-03" if number == 2 else None)
+        db.session.commit()
+        assert plan_store.next_version_number(plan.id) == 3
+        assert plan_store.get_version(plan.id, 1).result["version"] == 1
         assert plan_store.latest_version(plan.id).replanned_from == "2026-12-03"
-        assert r1.get("plan_id") is None  # the caller's dict is not modified
+        assert fixture["plan_id"] == "sample-1"  # the caller's dict is not modified
         rows = plan_store.list_plans()
         assert rows[0]["name"] == "Uji simpan" and rows[0]["versions"] == 2
-        assert rows[0]["people"] == 20 and rows[0]["dataset"] == "Data uji (fiktif)"
+        assert rows[0]["people"] == plan_json.totals(fixture)["people"]
+        assert rows[0]["dataset"] == "Data uji (fiktif)"
         with pytest.raises(plan_store.PlanStoreError):
-            plan_store.create_plan("   ", ds.id, {})
+            plan_store.create_plan("   ", ds.id)
 
 
-def test_sample_plan_on_the_demo(demo_app):
+def test_sample_plan_on_the_demo(demo_app, validate_stored):
     """What `planner load-demo` adds: 3 teams × 5 days from the demo office, valid, shown."""
     with demo_app.app_context():
-        version = plan_store.create_sample_plan(time_limit=3)
+        version = pipeline.create_sample_plan(time_limit=3)
         assert version.version == 1
         assert [t["name"] for t in version.result["teams"]] == ["Tim 1", "Tim 2", "Tim 3 (perahu)"]
-        assert version.params["days"] == 5 and version.params["seed"] == 1
-        assert [t["max_nights"] for t in version.params["teams"]] == [0, 0, 3]
-        assert {t["base"]["name"] for t in version.params["teams"]} == {repository.default_base().name}
+        params = version.params
+        assert params["calendar"]["days"] == 5 and params["solver"]["seed"] == 1
+        assert [t["max_nights"] for t in params["teams"]] == [0, 0, 3]
+        assert {t["base"]["name"] for t in params["teams"]} == {repository.default_base().name}
         assert validate_stored(version) == []
         assert version.result["totals"]["people"] > 0
+        assert version.result["fictional"] is True
         plan_id = version.plan_id
     client = demo_app.test_client()
     html = client.get("/rencana").get_data(as_text=True)
@@ -397,20 +341,74 @@ def test_sample_plan_on_the_demo(demo_app):
 
 
 def test_sample_plan_without_data_is_a_clear_error(app):
-    with app.app_context(), pytest.raises(plan_store.PlanStoreError, match="Belum ada"):
-        plan_store.create_sample_plan(time_limit=1)
+    with app.app_context(), pytest.raises(pipeline.PlanningError, match="Belum ada"):
+        pipeline.create_sample_plan(time_limit=1)
 
 
-def test_a_lost_job_is_reported_as_failed(tiny_app, client):
-    """A job left 'running' by a server restart does not spin forever on the progress page."""
+def test_lost_jobs_fail_at_once_and_can_be_retried(tiny_app, client, solve_via_form):
+    """A job left 'running' by a process that died shows as failed at once (same machine: its
+    pid is gone) or after STALE_S without a heartbeat (elsewhere); a queued job waits however
+    long it takes; "Coba lagi" runs the same request again."""
+    import socket
+
+    job_id = solve_via_form(client, days="1")
     with tiny_app.app_context():
-        old = jobs.utcnow() - dt.timedelta(seconds=TIME_LIMIT + jobs.STALE_MARGIN_S + 60)
-        job = PlanJob(status="running", params={"name": "Hilang", "time_limit": TIME_LIMIT},
-                      progress={"phase": "solving", "elapsed": 1.0}, created_at=old)
-        fresh = PlanJob(status="queued", params={"name": "Baru", "time_limit": TIME_LIMIT})
-        db.session.add_all([job, fresh])
+        params = db.session.get(PlanJob, job_id).params
+        now = jobs.utcnow()
+        dead_here = PlanJob(status="running", params=params, worker=f"{socket.gethostname()}:999999:1",
+                            heartbeat_at=now, started_at=now)
+        far_stale = PlanJob(status="running", params=params, worker="lain:12:3",
+                            heartbeat_at=now - dt.timedelta(seconds=jobs.STALE_S + 5), started_at=now)
+        far_alive = PlanJob(status="running", params=params, worker="lain:13:4",
+                            heartbeat_at=now, started_at=now)
+        waiting = PlanJob(status="queued", params=params,
+                          created_at=now - dt.timedelta(days=2))
+        db.session.add_all([dead_here, far_stale, far_alive, waiting])
         db.session.commit()
-        lost_id, fresh_id = job.id, fresh.id
-    state = client.get(f"/rencana/job/{lost_id}.json").get_json()
-    assert state["status"] == "failed" and "dimulai ulang" in state["error"]
-    assert client.get(f"/rencana/job/{fresh_id}.json").get_json()["status"] == "queued"
+        ids = dead_here.id, far_stale.id, far_alive.id, waiting.id
+    states = [client.get(f"/rencana/job/{i}.json").get_json() for i in ids]
+    assert [s["status"] for s in states] == ["failed", "failed", "running", "queued"]
+    assert "Coba lagi" in states[0]["error"] and "tidak berubah" in states[0]["error"]
+    assert states[3]["queue_position"] == 0
+    page = client.get(f"/rencana/job/{ids[0]}").get_data(as_text=True)
+    assert 'id="job-retry"' in page
+    with tiny_app.app_context():  # a job still running elsewhere holds the only slot
+        assert jobs.claim(tiny_app, ids[3]) is None
+        db.session.execute(update(PlanJob).where(PlanJob.id == ids[2]).values(status="done"))
+        db.session.commit()
+    r = client.post(f"/rencana/job/{ids[0]}/ulang")
+    assert r.status_code == 302
+    new_id = int(r.headers["Location"].rsplit("/", 1)[1])
+    assert client.get(f"/rencana/job/{new_id}.json").get_json()["status"] == "done"
+    with tiny_app.app_context():  # the old queued one: claimed once, never twice
+        assert jobs.claim(tiny_app, ids[3]) == ids[3]
+        assert jobs.claim(tiny_app, ids[3]) is None
+
+
+def test_each_account_has_a_bounded_queue(tiny_app, client, plan_form_data):
+    tiny_app.config["PLAN_QUEUE_PER_USER"] = 2
+    with tiny_app.app_context():
+        from planner import accounts
+
+        me = accounts.by_username(client.user)
+        for _ in range(2):
+            db.session.add(PlanJob(status="queued", params={}, submitted_by=me.id))
+        db.session.commit()
+    r = client.post("/rencana", data=plan_form_data(days="1"))
+    assert r.status_code == 429
+    assert "sudah punya 2 perhitungan" in r.get_data(as_text=True)
+    with tiny_app.app_context():
+        assert db.session.query(PlanJob).count() == 2
+
+
+def test_two_replans_of_the_same_version_do_not_mix(tiny_app, client, solve_via_form):
+    job_id = solve_via_form(client, days="2")
+    with tiny_app.app_context():
+        plan_id = db.session.get(PlanJob, job_id).plan_id
+        v1 = plan_store.get_version(plan_id, 1)
+        first = replan_of(v1.params, plan_id)
+        second = replan_of(v1.params, plan_id, name="kedua")
+        pipeline.run(first, workers=1)
+        with pytest.raises(pipeline.PlanningError, match="sudah punya versi 2"):
+            pipeline.run(second, workers=1)
+        assert [v.version for v in plan_store.list_versions(plan_id)] == [1, 2]

@@ -21,7 +21,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.support import Translations
 
-from planner import exports, sheets
+from planner import exports, fmt, plan_json, sheets
 
 DATA = Path(__file__).parent / "data"
 PLAN_FILE = DATA / "plan_daysheet.json"
@@ -91,7 +91,8 @@ def english_gettext():
         "Alat rekam": "Recording kits", "Desa/kelurahan": "Village", "Tiba": "Arrive",
         "Jumlah direkam": "Recorded", "Keterangan": "Remarks", "Mobil (jalan darat)": "Car (road)",
         "Jumlah: %(n)s lokasi": "Total: %(n)s stops", "Nama dan tanda tangan": "Name and signature",
-        "Mulai hari": "Day starts", "Akhir hari": "Day ends",
+        "Mulai hari": "Day starts", "Akhir hari": "Day ends", "Jalan": "Road",
+        "perjalanan %(t)s": "travel %(t)s", "S": "S", "A": "E", "U": "N",
     }.items():
         cat.add(msgid, msgstr)
     buf = io.BytesIO()
@@ -113,12 +114,12 @@ def fixture_pdf(villages):
 # --------------------------------------------------------------------------- PDF
 def test_pdf_one_a4_page_per_team_day_with_selectable_text(fixture_pdf):
     plan = load_plan()
-    team_days = exports.select_team_days(plan)
+    team_days = plan_json.team_days(plan)
     pages = pdf_pages(fixture_pdf)
     assert len(pages) == len(team_days) == 4
     for text, td in zip(pages, team_days, strict=True):
         flat = squash(text)
-        assert squash(f"{td.team['name']} — {sheets.long_date(td.date, 'id')}") in flat
+        assert squash(f"{td.team['name']} — {fmt.date_long(td.date, 'id')}") in flat
         for s in td.stops:
             assert squash(s["name"]) in flat
             assert has(text, s["arrive"]) and has(text, s["depart"])
@@ -136,6 +137,10 @@ def test_pdf_one_a4_page_per_team_day_with_selectable_text(fixture_pdf):
     assert has(pages[3], "dari tempat menginap: Karang Lambda")
     assert has(pages[0], "Juga melayani: Tanjung Beta (35)")
     assert has(pages[1], "Sekolah") and not has(pages[0], "Tanpa sinyal")
+    # numbers and durations in Indonesian (planner.fmt): "58,2 km", "1 jam 29 mnt", "23 mnt"
+    assert has(pages[0], "58,2 km · perjalanan 1 jam 29 mnt")
+    assert has(pages[0], "Jalan · 14,9 km · 23 mnt")
+    assert not any(re.search(r"\b\d+ m\b", p) for p in pages)
 
 
 def test_html_escapes_untrusted_names(villages):
@@ -149,7 +154,7 @@ def test_html_escapes_untrusted_names(villages):
 
 def test_route_sketch_svg_is_escaped_and_numbered(villages):
     plan = load_plan()
-    td = exports.get_team_day(plan, 1, "2026-12-01")
+    td = plan_json.get_team_day(plan, 1, "2026-12-01")
     svg = sheets.route_sketch_svg(td, villages)
     import xml.etree.ElementTree as ET
 
@@ -160,7 +165,7 @@ def test_route_sketch_svg_is_escaped_and_numbered(villages):
     assert "script" not in svg
     paths = root.findall("{http://www.w3.org/2000/svg}path")
     assert any(p.get("fill") == "#fff2c2" for p in paths)  # route villages filled
-    td2 = exports.get_team_day(plan, 2, "2026-12-01")
+    td2 = plan_json.get_team_day(plan, 2, "2026-12-01")
     texts2 = [e.text for e in ET.fromstring(sheets.route_sketch_svg(td2, villages)).iter(
         "{http://www.w3.org/2000/svg}text")]
     assert "S" in texts2 and "A" in texts2  # sleeps elsewhere: separate start and end
@@ -176,7 +181,7 @@ def test_long_day_spills_over_pages_without_losing_rows(villages):
     plan = long_day_plan(n)
     pdf = sheets.render_daysheets_pdf(plan, villages, base_url=BASE_URL)
     pages = pdf_pages(pdf)
-    team_days = exports.select_team_days(plan)
+    team_days = plan_json.team_days(plan)
     assert len(pages) > len(team_days)
     extra = len(pages) - len(team_days) + 1  # pages of the long day
     long_pages, rest = pages[:extra], pages[extra:]
@@ -208,10 +213,12 @@ def test_english_headings_with_a_translations_object(villages):
                                       gettext=english_gettext(), locale="en")
     (text,) = pdf_pages(pdf)
     for heading in ("Team leader", "Coordinator", "Vehicle", "Recorded", "Remarks",
-                    "Tuesday, December 1, 2026", "Total: 3 stops", "Car (road)"):
+                    "Tuesday, December 1, 2026", "Total: 3 stops", "Car (road)",
+                    # numbers and durations in English too (planner.fmt, locale "en")
+                    "58.2 km · travel 1 h 29 min", "Road · 14.9 km · 23 min", "S/E", "▲ N"):
         assert has(text, heading), heading
-    for indonesian in ("Ketua tim", "Jumlah direkam", "Selasa"):
-        assert not has(text, indonesian)
+    for indonesian in ("Ketua tim", "Jumlah direkam", "Selasa", "mnt", "58,2", "S/A", "▲ U"):
+        assert not has(text, indonesian), indonesian
     assert sheets.translations_for("id") is sheets.identity
     assert callable(sheets.translations_for("en"))
 
@@ -222,7 +229,7 @@ def test_bundles_one_team_or_one_day(villages):
     assert len(team2) == 2 and all(has(p, "Tim 2 <Sungai>") for p in team2)
     day2 = pdf_pages(sheets.render_daysheets_pdf(plan, villages, day="2026-12-02", base_url=BASE_URL))
     assert len(day2) == 2 and all(has(p, "Rabu, 2 Desember 2026") for p in day2)
-    with pytest.raises(exports.SelectionError):
+    with pytest.raises(plan_json.SelectionError):
         sheets.render_daysheets_html(plan, villages, team=7, base_url=BASE_URL)
 
 
@@ -242,75 +249,22 @@ def test_png_of_a_page(fixture_pdf, tmp_path):
 
 
 # --------------------------------------------------------------------------- Kotim size
-def kotim_shaped_plan(kotim_dir: Path, teams: int = 6, days: int = 10) -> tuple[dict, object]:
-    """A plan-shaped dict over the REAL Kotim villages: every team works every day (3–5
-    stops), so the bundle has teams × days pages — the worst case for the PDF time."""
-    import datetime as dt
-    import math
+def test_kotim_shaped_plan_prints_one_a4_page_per_team_day(kotim_dir):
+    """The real Kotim villages in a plan-shaped bundle (the PDF time of the full 6 × 10 bundle
+    is a benchmark: bench/bench_sheets.py)."""
+    from bench.bench_sheets import kotim_shaped_plan
 
-    vil = gpd.read_file(kotim_dir / "villages.geojson")
-    order = vil.sort_values(["kecamatan", "lat"]).reset_index(drop=True)
-    base = {"name": "Kantor Disdukcapil Kotim", "lat": -2.5336, "lon": 112.9497}
-    dates, d = [], dt.date(2026, 12, 1)
-    while len(dates) < days:
-        if d.weekday() < 5:
-            dates.append(d.isoformat())
-        d += dt.timedelta(days=1)
-
-    def km(a, b):
-        dy = (a[0] - b[0]) * 111.32
-        dx = (a[1] - b[1]) * 111.32 * math.cos(math.radians(a[0]))
-        return round(math.hypot(dx, dy) * 1.35, 1)
-
-    k, out = 0, []
-    for t in range(teams):
-        tdays = []
-        for di, date in enumerate(dates):
-            prev, clock, stops = (base["lat"], base["lon"]), 8 * 60, []
-            for _ in range(3 + (t + di) % 3):
-                r = order.iloc[k % len(order)]
-                k += 1
-                p = (float(r["lat"]), float(r["lon"]))
-                leg = km(prev, p)
-                mins = int(leg / 40 * 60) + 1
-                clock += mins
-                expected = 30 + (k * 37) % 170
-                stops.append({
-                    "site_code": r["code"], "name": r["name"], "kecamatan": r["kecamatan"],
-                    "kind": "village", "lat": p[0], "lon": p[1],
-                    "arrive": f"{clock // 60 % 24:02d}:{clock % 60:02d}",
-                    "depart": f"{(clock + 30 + expected) // 60 % 24:02d}:{(clock + 30 + expected) % 60:02d}",
-                    "expected": expected, "km_from_prev": leg, "min_from_prev": mins,
-                    "mode": "road", "no_signal": k % 7 == 0, "pooled": [], "locked": False})
-                clock += 30 + expected
-                prev = p
-            back = km(prev, (base["lat"], base["lon"]))
-            tdays.append({"date": date, "start": dict(base, code=None), "end": dict(base, code=None),
-                          "stops": stops, "km_to_end": back, "min_to_end": int(back / 40 * 60) + 1,
-                          "mode_to_end": "road"})
-        out.append({"name": f"Tim {t + 1}", "mode": "road", "kits": 3, "base": base, "days": tdays})
-    plan = {"plan_id": "kotim", "version": 1, "dataset": "Kotim", "params": {"work_start": "08:00"},
-            "base": base, "teams": out, "dropped": [], "totals": {}}
-    return plan, vil
-
-
-def test_kotim_6_teams_10_days_pdf_under_60s(kotim_dir):
-    plan, vil = kotim_shaped_plan(kotim_dir)
-    t0, c0 = time.perf_counter(), time.process_time()
+    plan, vil = kotim_shaped_plan(kotim_dir, teams=2, days=3)
     pdf = sheets.render_daysheets_pdf(plan, vil, base_url=BASE_URL)
-    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
-    print(f"\nKotim 6×10 day sheets: {elapsed:.1f} s wall, {cpu:.1f} s CPU, {len(pdf) / 1024:.0f} KiB")
     reader = pypdf.PdfReader(io.BytesIO(pdf))
-    assert len(reader.pages) == 60
-    for page in reader.pages:
+    team_days = plan_json.team_days(plan)
+    assert len(reader.pages) == len(team_days) == 6
+    for page, td in zip(reader.pages, team_days, strict=True):
         assert abs(float(page.mediabox.width) - A4[0]) <= 1
         assert abs(float(page.mediabox.height) - A4[1]) <= 1
-    team_days = exports.select_team_days(plan)
-    for k in range(0, 60, 7):  # text extraction is slow: check a spread of pages
-        text = reader.pages[k].extract_text()
-        assert all(has(text, s["name"]) for s in team_days[k].stops)
-        assert has(text, team_days[k].team["name"]) and has(text, "Ketua tim")
-    assert elapsed < 60, f"6×10 day sheets took {elapsed:.1f} s"
+        text = page.extract_text()
+        assert all(has(text, s["name"]) for s in td.stops)
+        assert has(text, td.team["name"]) and has(text, "Ketua tim")
 
 
 def test_kotim_engine_plan_sheets(kotim_dir):
@@ -323,9 +277,9 @@ def test_kotim_engine_plan_sheets(kotim_dir):
     inst = engine.build_instance(frame, kotim_request(n_teams=6, days=10))
     plan = engine.solve(inst, time_limit=3, seed=1, workers=1).to_dict()
     assert engine.validate_plan(plan, inst.to_dict()) == []
-    first_day = min(td.date for td in exports.select_team_days(plan))
+    first_day = min(td.date for td in plan_json.team_days(plan))
     for selection in ({"day": first_day}, {"team": len(plan["teams"])}):
-        team_days = exports.select_team_days(plan, **selection)
+        team_days = plan_json.team_days(plan, **selection)
         assert team_days
         t0 = time.perf_counter()
         pdf = sheets.render_daysheets_pdf(plan, frame, base_url=BASE_URL, **selection)
@@ -340,16 +294,14 @@ def test_kotim_engine_plan_sheets(kotim_dir):
 
 # --------------------------------------------------------------------------- web + CLI
 @pytest.fixture
-def stored(app):
+def stored(app, store_plan_doc):
     """The fixture plan saved as plan 1, version 1, with its villages in the database."""
-    from planner import plan_store, repository
+    from planner import repository
 
     with app.app_context():
         vil = gpd.read_file(VILLAGES_FILE)
         repository.replace_villages(vil, source_file=VILLAGES_FILE.name, fictional=True)
-        plan = plan_store.create_plan("Uji <lembar>", None)
-        version = plan_store.save_version(plan, {}, load_plan())
-        return plan.id, version.version
+        return store_plan_doc(load_plan(), "Uji <lembar>")
 
 
 def test_web_pdf_and_print_view(client, stored):
@@ -359,8 +311,17 @@ def test_web_pdf_and_print_view(client, stored):
     assert "attachment" in r.headers["Content-Disposition"]
     pages = pdf_pages(r.data)
     assert len(pages) == 4
-    assert squash(f"https://jb.example.id/t/{pid}/{ver}/1/2026-12-01") not in squash(pages[0])
-    assert squash(f"/t/{pid}/{ver}/1/2026-12-01") in squash(pages[0])  # PUBLIC_BASE_URL link
+    # the sheet's link is a signed share link to this team-day on the public base URL
+    import re as _re
+
+    from planner import sharing
+
+    html = client.get(f"/rencana/{pid}/v{ver}/lembar?team=1&day=2026-12-01").get_data(as_text=True)
+    token = _re.search(r'<div class="url">http://127\.0\.0\.1:5000/s/([^<\s]+)</div>', html).group(1)
+    assert squash(f"/s/{token}") in squash(pages[0])
+    with client.application.app_context():
+        shared = sharing.resolve(client.application.secret_key, token)
+    assert (shared.plan_id, shared.version, shared.team_no, shared.date) == (pid, ver, 1, "2026-12-01")
     r = client.get(f"/rencana/{pid}/v{ver}/lembar.pdf?team=2&day=2026-12-02&lang=en")
     (text,) = pdf_pages(r.data)
     assert has(text, "Wednesday, December 2, 2026") and has(text, "Tim 2 <Sungai>")
@@ -418,6 +379,9 @@ def test_teamlead_page(client, stored):
     assert "Sungai Alpha" in html and "Bukit Eta" in html and "08:23–09:54" in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert" not in html
     assert html.count('class="tl-stop"') == 3
+    assert "58,2 km · 1 jam 29 mnt" in html and "Jalan · 14,9 km · 23 mnt" in html
+    en = client.get(f"/t/{pid}/{ver}/1/2026-12-01?lang=en").get_data(as_text=True)
+    assert "58.2 km · 1 h 29 min" in en and "Road · 14.9 km · 23 min" in en
     links = re.findall(r'href="(https://www\.google\.com/maps/dir/[^"]+)"', html)
     assert len(links) == 1 and "%7C" in links[0]
     assert f"/rencana/{pid}/v{ver}/ekspor.gpx?team=1&amp;day=2026-12-01" in html
@@ -475,10 +439,10 @@ def test_cli_bad_plan_json(runner, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     r = runner.invoke(args=["export", "--plan-json", str(bad), "--format", "csv"])
-    assert r.exit_code != 0 and "not valid JSON" in r.output
+    assert r.exit_code != 0 and "bukan berkas Plan JSON yang sah" in r.output
     bad.write_text(json.dumps({"hello": 1}))
     r = runner.invoke(args=["export", "--plan-json", str(bad), "--format", "csv"])
-    assert r.exit_code != 0 and "not a plan" in r.output
+    assert r.exit_code != 0 and "Bukan Plan JSON yang sah" in r.output
 
 
 def test_plan_fixture_is_untouched_by_rendering(villages):

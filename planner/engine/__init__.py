@@ -15,6 +15,8 @@ from .model import (
     SiteSpec,
     TeamSpec,
     build_instance,
+    params_from_request,
+    request_from_params,
     working_dates,
 )
 from .plan import Plan
@@ -25,5 +27,6 @@ from .validate import validate_plan
 __all__ = [
     "CoreProblem", "CoreResult", "solve_core", "Instance", "Lock", "PlanInputError",
     "PlanRequest", "SiteSpec", "TeamSpec", "build_instance", "working_dates", "Plan",
+    "params_from_request", "request_from_params",
     "LockError", "solve", "validate_plan", "PoolingParams",
 ]

@@ -59,6 +59,7 @@ The OR-Tools model (phase 1 worker 0, the polish, and the full engine's search m
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -141,7 +142,7 @@ def run_workers(fn: Callable[[int], object], workers: int) -> list[object]:
     procs = []
     for w in range(1, workers):
         recv, send = ctx.Pipe(duplex=False)
-        p = ctx.Process(target=_child, args=(fn, w, send), daemon=True)
+        p = ctx.Process(target=_child, args=(fn, w, send, os.getpid()), daemon=True)
         p.start()
         send.close()
         conns.append((w, recv))
@@ -160,7 +161,23 @@ def run_workers(fn: Callable[[int], object], workers: int) -> list[object]:
     return results
 
 
-def _child(fn, w, send):  # pragma: no cover - runs in a forked process
+def die_with_parent(parent_pid: int) -> None:
+    """Linux: this process gets SIGKILL when its parent dies (no orphan solver outlives the
+    server process that runs the job, even after ``kill -9``)."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the daemon flag still ends it on a normal exit
+        return
+    if os.getppid() != parent_pid:  # the parent died before the prctl took effect
+        os._exit(1)
+
+
+def _child(fn, w, send, parent_pid):  # pragma: no cover - runs in a forked process
+    die_with_parent(parent_pid)
     try:
         send.send((True, fn(w)))
     except BaseException as exc:  # noqa: BLE001
@@ -217,8 +234,8 @@ def pyvrp_available() -> bool:
 
 
 # Hybrid with ≥ 2 workers: True = worker 0 runs OR-Tools GLS and the others PyVRP; False = every
-# worker runs PyVRP (distinct seeds). Measured (30 s and 10 s, checker-evaluated; see
-# /work/notes/core_hybrid_*.txt): the OR-Tools GLS result was never the better phase-1 start on
+# worker runs PyVRP (distinct seeds). Measured (30 s and 10 s, checker-evaluated, first
+# session; bench/RESULTS.md): the OR-Tools GLS result was never the better phase-1 start on
 # c101/r101/rc101/pr01/r201/R101/RC101, and a second PyVRP seed was ≥ it on every case tried
 # (r101(4) 602 vs 598 at 30 s; r105(3) 618 vs 615 at 10 s), so both cores run PyVRP.
 ORTOOLS_WORKER = False

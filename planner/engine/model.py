@@ -39,7 +39,7 @@ import datetime as dt
 import hashlib
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -200,9 +200,6 @@ class Instance:
     value_scale: int      # solver units per travel minute (for costs)
 
     # ------------------------------------------------------------------ helpers
-    def t0(self) -> dt.date:
-        return self.request.start_date
-
     def day_offset(self, d: dt.date) -> int:
         return (d - self.request.start_date).days
 
@@ -220,11 +217,7 @@ class Instance:
         for i, row in enumerate(self.points.itertuples(index=False)):
             pts.append({"index": i, "code": row.code, "name": row.name, "kind": row.kind,
                         "lat": float(row.lat), "lon": float(row.lon), "access": row.access})
-        travel = r.travel
-        try:
-            travel_d = asdict(travel)
-        except TypeError:
-            travel_d = {k: v for k, v in vars(travel).items() if not k.startswith("_")}
+        travel_d = r.travel.to_dict()
         return {
             "format": "jemput-bola-instance/1",
             "dataset": r.dataset,
@@ -262,28 +255,8 @@ class Instance:
         }
 
     def params_dict(self) -> dict:
-        r = self.request
-        return {
-            "work_start": r.work_start, "work_end": r.work_end,
-            "start_date": r.start_date.isoformat(), "days": r.days,
-            "holidays": [_as_date(h).isoformat() for h in r.holidays],
-            "skip_weekends": r.skip_weekends, "turnout": r.turnout,
-            "turnout_overrides": dict(r.turnout_overrides), "below": r.below,
-            "min_unrecorded": r.min_unrecorded, "must_visit": list(r.must_visit),
-            "exclude": list(r.exclude), "person_value_min": r.person_value_min,
-            "split_fraction": r.split_fraction,
-            "pooling": (asdict(r.pooling) if r.pooling is not None and hasattr(r.pooling, "__dataclass_fields__")
-                        else r.pooling),
-            "teams": [{"name": t.name, "mode": t.mode, "kits": t.kits, "max_nights": t.max_nights,
-                       "minutes_per_person": t.minutes_per_person, "setup_min": t.setup_min,
-                       "base": list(t.base),
-                       "available_dates": ([_as_date(d).isoformat() for d in t.available_dates]
-                                           if t.available_dates is not None else None)}
-                      for t in self.teams],
-            "extra_sites": [s.code for s in r.extra_sites],
-            "locks": [{"site_code": lk.site_code, "date": lk.date.isoformat(), "team": lk.team}
-                      for lk in self.locks],
-        }
+        """The request as ``plan-params/1`` (``planner.params``) — the one parameter format."""
+        return params_from_request(self.request).to_dict()
 
     def fingerprint(self) -> str:
         """Stable hash of what the solver sees (sites, expected, teams, calendar, travel)."""
@@ -402,12 +375,11 @@ def build_instance(villages_frame: pd.DataFrame | None, request: PlanRequest,
 
         p = req.pooling
         keep = {lk.site_code for lk in req.locks} | set(map(str, req.must_visit))
-        opts = {k: getattr(p, k) for k in ("min_host_expected", "stop_cost", "no_signal_cost",
-                                            "method", "time_limit") if hasattr(p, k)}
         try:
             sites = list(choose_collection_points(
                 sites, radius_km=p.radius_km, decay=p.decay, turnout=float(req.turnout),
-                keep=keep, **opts))
+                keep=keep, min_host_expected=p.min_host_expected, stop_cost=p.stop_cost,
+                no_signal_cost=p.no_signal_cost, method=p.method, time_limit=p.time_limit))
         except PoolingError as exc:
             raise PlanInputError(f"Titik kumpul: {exc}") from exc
 
@@ -433,8 +405,6 @@ def build_instance(villages_frame: pd.DataFrame | None, request: PlanRequest,
     # visits
     scale = 10  # solver units per travel minute
     work = we - ws
-    day_caps = [max(1, int((work - t.setup_min) * t.kits / float(t.minutes_per_person)))
-                for t in req.teams]
     must = set(map(str, req.must_visit))
     visits = []
     inf = 10**8
@@ -467,7 +437,6 @@ def build_instance(villages_frame: pd.DataFrame | None, request: PlanRequest,
             value = int(round(e * float(req.person_value_min) * scale * weight))
             visits.append(Visit(site=si, copy=k, n_copies=n, expected=e, service=service,
                                 value=max(value, 1), must=s.code in must))
-    del day_caps
 
     locks = []
     names = {t.name for t in req.teams}
@@ -480,3 +449,81 @@ def build_instance(villages_frame: pd.DataFrame | None, request: PlanRequest,
                     dates=tuple(dates), team_dates=tuple(team_dates), work_start=ws, work_end=we,
                     points=points, base_points=tuple(base_points), site_points=site_points,
                     matrices=matrices, locks=tuple(locks), value_scale=scale)
+
+
+# --------------------------------------------------------------------------- params
+def request_from_params(p, *, dataset: str = "") -> PlanRequest:
+    """The engine's ``PlanRequest`` for checked ``planner.params.PlanParams``."""
+    from planner.travel import TravelParams
+
+    from .pooling import PoolingParams
+
+    teams = tuple(TeamSpec(
+        name=t.name, base=(t.base.name, float(t.base.lat), float(t.base.lon)), kits=int(t.kits),
+        minutes_per_person=float(t.minutes_per_person), setup_min=int(t.setup_min),
+        mode=t.mode, max_nights=int(t.max_nights),
+        available_dates=(tuple(_as_date(d) for d in t.available_dates)
+                         if t.available_dates is not None else None))
+        for t in p.teams)
+    c, s = p.calendar, p.selection
+    pooling = None
+    if p.pooling is not None:
+        kw = {"radius_km": float(p.pooling.radius_km)}
+        if p.pooling.decay is not None:
+            kw["decay"] = float(p.pooling.decay)
+        pooling = PoolingParams(**kw)
+    extra = tuple(SiteSpec(**dict(site)) for site in p.extra_sites)
+    return PlanRequest(
+        teams=teams, start_date=_as_date(c.start_date), days=int(c.days),
+        work_start=c.work_start, work_end=c.work_end,
+        holidays=tuple(_as_date(h) for h in c.holidays), skip_weekends=bool(c.skip_weekends),
+        turnout=float(s.turnout), turnout_overrides=dict(s.turnout_overrides), below=s.below,
+        min_unrecorded=int(s.min_unrecorded), must_visit=tuple(s.must_visit),
+        exclude=tuple(s.exclude), extra_sites=extra,
+        locks=tuple(Lock(site_code=lk.site_code, date=_as_date(lk.date), team=lk.team)
+                    for lk in p.locks),
+        pooling=pooling, person_value_min=float(p.model.person_value_min),
+        travel=TravelParams(**dict(p.travel.settings)),
+        split_fraction=float(p.model.split_fraction), dataset=dataset,
+        base_name=teams[0].base[0] if teams else None)
+
+
+def params_from_request(req: PlanRequest):
+    """``planner.params.PlanParams`` describing an engine request (the reverse of
+    :func:`request_from_params`; solver settings are the defaults until the solver sets them)."""
+    from planner import params as P
+
+    pooling = None
+    if req.pooling is not None:
+        pooling = {"radius_km": float(req.pooling.radius_km), "decay": float(req.pooling.decay)}
+    travel = req.travel.to_dict()
+    if not travel.get("piers"):
+        travel.pop("piers", None)
+    return P.build(
+        teams=[P.team(t.name, {"name": str(t.base[0]), "lat": float(t.base[1]),
+                               "lon": float(t.base[2])},
+                      mode=t.mode, kits=int(t.kits), max_nights=int(t.max_nights),
+                      minutes_per_person=float(t.minutes_per_person), setup_min=int(t.setup_min),
+                      available_dates=([_as_date(d).isoformat() for d in t.available_dates]
+                                       if t.available_dates is not None else None))
+               for t in req.teams],
+        start_date=_as_date(req.start_date), days=int(req.days), work_start=req.work_start,
+        work_end=req.work_end, skip_weekends=bool(req.skip_weekends),
+        holidays=[_as_date(h) for h in req.holidays], below=req.below,
+        min_unrecorded=int(req.min_unrecorded), turnout=float(req.turnout),
+        turnout_overrides={str(k): float(v) for k, v in dict(req.turnout_overrides).items()},
+        must_visit=[str(c) for c in req.must_visit], exclude=[str(c) for c in req.exclude],
+        locks=[{"site_code": str(lk.site_code), "date": _as_date(lk.date).isoformat(),
+                "team": lk.team} for lk in req.locks],
+        extra_sites=[_site_dict(s) for s in req.extra_sites], pooling=pooling,
+        travel={"source": "builtin", "settings": travel},
+        model={"person_value_min": float(req.person_value_min),
+               "split_fraction": float(req.split_fraction)})
+
+
+def _site_dict(s: SiteSpec) -> dict:
+    return {"code": s.code, "name": s.name, "kecamatan": s.kecamatan, "lat": float(s.lat),
+            "lon": float(s.lon), "access": s.access, "kind": s.kind,
+            "expected": int(s.expected), "unrecorded": int(s.unrecorded),
+            "minutes_per_person": s.minutes_per_person, "open_time": s.open_time,
+            "close_time": s.close_time, "no_signal": bool(s.no_signal)}

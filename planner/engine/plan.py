@@ -1,17 +1,21 @@
-"""The plan: an immutable result object and its JSON form (contract in notes/COMMON.md).
+"""The plan: an immutable result object and its JSON form.
 
-``Plan`` and its parts are frozen dataclasses; ``Plan.to_dict()`` gives the Plan JSON and
+``Plan`` and its parts are frozen dataclasses; ``Plan.to_dict()`` gives the Plan JSON
+(``jemput-bola-plan/1``: docs/reference/plan-json.md, ``planner/schemas/plan.schema.json``) and
 ``Plan.from_dict()`` reads it back (round trip: ``Plan.from_dict(p.to_dict()).to_dict() ==
-p.to_dict()``). Extra keys beyond the contract: ``stops[].start`` (service start when the team
-waits for opening time; equals ``arrive`` otherwise), ``stops[].visit``/``visits`` (split visits
-of a large village: "2/3"), ``stops[].service_min``, ``days[].sleep_away``, ``dropped[].partial``,
-``solver`` (statistics).
+p.to_dict()``). ``plan_id`` of a fresh engine plan is :meth:`Plan.content_id`, a hash of what
+the plan says (teams, stops, dropped, totals): two different plans never share it, solver
+timings do not change it. A stored plan gets its database id instead (``planner.pipeline``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
+
+from planner.plan_json import FORMAT
 
 
 def _freeze(v):
@@ -99,6 +103,7 @@ class Day:
     people: int = 0
     km: float = 0.0
     travel_min: int = 0
+    cost_rp: int = 0
     sleep_away: bool = False
 
     def to_dict(self) -> dict:
@@ -106,7 +111,8 @@ class Day:
                 "stops": [s.to_dict() for s in self.stops], "km_to_end": self.km_to_end,
                 "min_to_end": self.min_to_end, "mode_to_end": self.mode_to_end,
                 "sleep_away": self.sleep_away,
-                "totals": {"people": self.people, "km": self.km, "travel_min": self.travel_min}}
+                "totals": {"people": self.people, "km": self.km, "travel_min": self.travel_min,
+                           "cost_rp": self.cost_rp}}
 
     @classmethod
     def from_dict(cls, d: dict) -> Day:
@@ -116,7 +122,7 @@ class Day:
                    km_to_end=float(d.get("km_to_end", 0)), min_to_end=int(d.get("min_to_end", 0)),
                    mode_to_end=d.get("mode_to_end"), people=int(t.get("people", 0)),
                    km=float(t.get("km", 0)), travel_min=int(t.get("travel_min", 0)),
-                   sleep_away=bool(d.get("sleep_away", False)))
+                   cost_rp=int(t.get("cost_rp", 0)), sleep_away=bool(d.get("sleep_away", False)))
 
 
 @dataclass(frozen=True)
@@ -181,7 +187,11 @@ class Plan:
     solver: Any = field(default=())
 
     def to_dict(self) -> dict:
+        return self._as_dict()
+
+    def _as_dict(self) -> dict:
         return {
+            "format": FORMAT,
             "plan_id": self.plan_id, "dataset": self.dataset, "version": self.version,
             "params": _thaw(self.params),
             "base": {"name": self.base.name, "lat": self.base.lat, "lon": self.base.lon},
@@ -203,6 +213,14 @@ class Plan:
                    people=int(t.get("people", 0)), km=float(t.get("km", 0)),
                    travel_hours=float(t.get("travel_hours", 0)), cost_rp=int(t.get("cost_rp", 0)),
                    version=int(d.get("version", 1)), solver=_freeze_json(d.get("solver") or {}))
+
+    def content_id(self) -> str:
+        """A hash of what the plan says (not of how long the solver took)."""
+        d = self._as_dict()
+        body = {k: d[k] for k in ("params", "teams", "dropped", "totals")}
+        body["params"] = {k: v for k, v in body["params"].items() if k != "solver"}
+        raw = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
     # convenience
     @property

@@ -67,7 +67,6 @@ class PoolingParams:
     min_host_expected: float = 0.0
     stop_cost: float = 40.0
     no_signal_cost: float = 10.0
-    turnout: float = 0.6
     method: str = "cpsat"
     time_limit: float = 5.0
 

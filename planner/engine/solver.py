@@ -69,9 +69,8 @@ Model (documented choices):
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import hashlib
-import json
 import math
 import os
 import time
@@ -896,6 +895,7 @@ def _make_plan(M: _Model, built: dict, raw: _RawResult | None, *, seed, time_lim
             stops = []
             dkm = 0.0
             dmin = 0
+            dcost = 0.0
             for vi, a, b, arrive, start, depart, e in info["stops"]:
                 visit = inst.visits[vi]
                 site = inst.sites[visit.site]
@@ -915,7 +915,7 @@ def _make_plan(M: _Model, built: dict, raw: _RawResult | None, *, seed, time_lim
                 route_pts[v].add(b)
                 dkm += float(km[a, b])
                 dmin += leg
-                tot_cost += float(cost[a, b])
+                dcost += float(cost[a, b])
                 tot_people += int(e)
             to_end = None
             if info["to_end"] is not None:
@@ -925,10 +925,11 @@ def _make_plan(M: _Model, built: dict, raw: _RawResult | None, *, seed, time_lim
                 busy[v] += to_end[0]
                 dkm += float(km[q, z])
                 dmin += to_end[0]
-                tot_cost += float(cost[q, z])
+                dcost += float(cost[q, z])
                 route_pts[v].add(z)
-            tot_km += dkm
+            tot_km += round(dkm, 1)
             tot_min += dmin
+            tot_cost += int(round(dcost))
             stops = tuple(stops)
             team_days[sl.team][d] = Day(
                 date=(start_date + dt.timedelta(days=int(d))).isoformat(),
@@ -936,7 +937,7 @@ def _make_plan(M: _Model, built: dict, raw: _RawResult | None, *, seed, time_lim
                 km_to_end=to_end[1] if to_end else 0.0, min_to_end=to_end[0] if to_end else 0,
                 mode_to_end=to_end[2] if to_end else None,
                 people=sum(s.expected for s in stops), km=round(dkm, 1), travel_min=int(dmin),
-                sleep_away=info["end"] != base)
+                cost_rp=int(round(dcost)), sleep_away=info["end"] != base)
     teams = []
     for k, t in enumerate(inst.teams):
         teams.append(TeamPlan(name=t.name, mode=t.mode, kits=int(t.kits),
@@ -945,9 +946,8 @@ def _make_plan(M: _Model, built: dict, raw: _RawResult | None, *, seed, time_lim
                               max_nights=int(t.max_nights)))
     dropped = _dropped(M, built, served, busy, route_pts, set(repaired), served_people)
     params = inst.params_dict()
-    params.update({"time_limit": time_limit, "seed": seed, "solution_limit": solution_limit})
-    pid = hashlib.sha256((inst.fingerprint() + json.dumps(
-        {"seed": seed, "time_limit": time_limit, "solution_limit": solution_limit})).encode()).hexdigest()[:16]
+    params["solver"] = {"time_limit": float(time_limit), "seed": int(seed),
+                        "solution_limit": solution_limit}
     r = inst.request
     base0 = inst.teams[0].base
     solver_info = {"elapsed_s": round(elapsed, 2), "objective": raw.objective if raw else None,
@@ -957,11 +957,12 @@ def _make_plan(M: _Model, built: dict, raw: _RawResult | None, *, seed, time_lim
                    "rounds": raw.rounds if raw else 0,
                    "vehicles": len(M.slots), "visit_nodes": built["n_visit_nodes"],
                    "repaired": len(repaired)}
-    return Plan(plan_id=pid, dataset=r.dataset or "", params=_freeze_json(params),
+    plan = Plan(plan_id="", dataset=r.dataset or "", params=_freeze_json(params),
                 base=Place(lat=float(base0[1]), lon=float(base0[2]), name=str(r.base_name or base0[0])),
                 teams=tuple(teams), dropped=tuple(dropped), people=int(tot_people),
                 km=round(tot_km, 1), travel_hours=round(tot_min / 60.0, 2),
-                cost_rp=int(round(tot_cost)), solver=_freeze_json(solver_info))
+                cost_rp=int(tot_cost), solver=_freeze_json(solver_info))
+    return dataclasses.replace(plan, plan_id=plan.content_id())
 
 
 def _dropped(M: _Model, built: dict, served: dict, busy: list, route_pts: list,

@@ -26,6 +26,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+from planner import plan_json
+
 REASONS = {"unreachable", "capacity", "not_worth"}
 INF_THRESHOLD = 10**8
 TOL = 1
@@ -60,6 +62,7 @@ def validate_plan(plan: dict, instance: dict) -> list[str]:  # noqa: C901 - a li
             err(f"Tidak ada matriks perjalanan untuk moda {mode!r}.")
             continue
         minutes, kms, legmode = mat["minutes"], mat["km"], mat["mode"]
+        costs = mat.get("cost_rp")
         base = int(t["base_point"])
         tdates = set(t["dates"])
         pos = base
@@ -88,6 +91,8 @@ def validate_plan(plan: dict, instance: dict) -> list[str]:  # noqa: C901 - a li
                 pos = start_pt if start_pt is not None else pos
             t_now = ws
             first = True
+            legs = _Legs(kms, costs)
+
             for s in day.get("stops", []):
                 code = s.get("site_code")
                 site = sites.get(code)
@@ -139,6 +144,7 @@ def validate_plan(plan: dict, instance: dict) -> list[str]:  # noqa: C901 - a li
                     err(f"{sw}: jumlah orang negatif.")
                 people_by_site[code] = people_by_site.get(code, 0) + exp
                 total_people += exp
+                legs.add(pos, p, leg, exp)
                 visited[(code, date, name)] = True
                 t_now = depart
                 pos = p
@@ -151,6 +157,7 @@ def validate_plan(plan: dict, instance: dict) -> list[str]:  # noqa: C901 - a li
                 else:
                     if abs(int(day.get("min_to_end", -99)) - leg) > TOL:
                         err(f"{where}: menit ke basis {day.get('min_to_end')} ≠ matriks {leg}.")
+                    legs.add(pos, base, leg)
                     if t_now + leg > we + TOL:
                         err(f"{where}: tiba di basis {(t_now + leg) // 60:02d}:{(t_now + leg) % 60:02d} "
                             "setelah jam kerja (perjalanan melewati malam).")
@@ -170,6 +177,7 @@ def validate_plan(plan: dict, instance: dict) -> list[str]:  # noqa: C901 - a li
                         if abs(int(day.get("min_to_end", -99)) - leg) > TOL:
                             err(f"{where}: menit ke tempat menginap {day.get('min_to_end')} ≠ "
                                 f"matriks {leg}.")
+                        legs.add(pos, end_pt, leg)
                         if t_now + leg > we + TOL:
                             err(f"{where}: tiba di tempat menginap setelah jam kerja "
                                 "(perjalanan melewati malam).")
@@ -179,6 +187,7 @@ def validate_plan(plan: dict, instance: dict) -> list[str]:  # noqa: C901 - a li
                 if nights > int(t.get("max_nights", 0)):
                     err(f"{where}: {nights} malam berturut-turut di luar basis, batas "
                         f"{t.get('max_nights', 0)}.")
+            _check_day_totals(err, where, day.get("totals") or {}, legs.sums, costs is not None)
             prev_date = d
         if pos != base:
             err(f"{name}: perjalanan tidak kembali ke basis di hari terakhir.")
@@ -203,4 +212,36 @@ def validate_plan(plan: dict, instance: dict) -> list[str]:  # noqa: C901 - a li
     tot = (plan.get("totals") or {}).get("people")
     if tot is not None and int(tot) != total_people:
         err(f"Total orang {tot} ≠ jumlah per stop {total_people}.")
+    want = plan_json.totals(plan)
+    have = plan.get("totals") or {}
+    for key, tol in (("km", 0.15), ("travel_hours", 0.011), ("cost_rp", 1)):
+        if key in have and abs(float(have[key]) - float(want[key])) > tol:
+            err(f"Total {key} {have[key]} ≠ jumlah per hari {want[key]}.")
     return errors
+
+
+class _Legs:
+    """Sums a day's legs from the instance matrices (km, minutes, cost) and its people."""
+
+    def __init__(self, kms, costs):
+        self.kms, self.costs = kms, costs
+        self.sums = {"people": 0, "km": 0.0, "travel_min": 0, "cost_rp": 0.0}
+
+    def add(self, a: int, b: int, minutes: int, people: int = 0) -> None:
+        self.sums["people"] += people
+        self.sums["travel_min"] += minutes
+        self.sums["km"] += float(self.kms[a][b] or 0)
+        if self.costs is not None:
+            self.sums["cost_rp"] += float(self.costs[a][b] or 0)
+
+
+def _check_day_totals(err, where: str, totals: dict, legs: dict, with_cost: bool) -> None:
+    """A day's ``totals`` are the sums of its legs (matrix km, minutes and cost) and stops."""
+    if int(totals.get("people", -1)) != legs["people"]:
+        err(f"{where}: total orang hari ini {totals.get('people')} ≠ {legs['people']}.")
+    if abs(int(totals.get("travel_min", -1)) - legs["travel_min"]) > TOL:
+        err(f"{where}: total menit perjalanan {totals.get('travel_min')} ≠ {legs['travel_min']}.")
+    if abs(float(totals.get("km", -1)) - legs["km"]) > 0.15:
+        err(f"{where}: total km {totals.get('km')} ≠ {legs['km']:.1f}.")
+    if with_cost and abs(float(totals.get("cost_rp", -1)) - legs["cost_rp"]) > 1:
+        err(f"{where}: total biaya Rp {totals.get('cost_rp')} ≠ {legs['cost_rp']:.0f}.")

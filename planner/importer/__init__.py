@@ -6,7 +6,10 @@ Readers (plain Python, no Flask): ``read_boundaries`` → village GeoDataFrame, 
 
 Services (write through ``planner.repository``; call them inside an app context):
 ``import_villages`` and ``import_recap`` validate the whole file first and then write in ONE
-transaction, so a failed import leaves the database exactly as it was.
+transaction, so a failed import leaves the database exactly as it was. They read the file in a
+child process with bounded time and memory (``planner.importer.sandbox``); the readers check
+the content, not the name, and never follow a reference to another file or URL
+(``planner.importer.safety``); the limits are in ``planner.importer.limits``.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import datetime as dt
 from collections import Counter
 from pathlib import Path
 
+from . import sandbox
 from .boundaries import read_boundaries
 from .errors import ImportProblem
 from .join import OLD_SPELLINGS, SIMILARITY_THRESHOLD, JoinResult, join_recap
@@ -40,20 +44,23 @@ def import_villages(path, *, filename: str | None = None, fictional: bool = Fals
     Returns a summary: ``file, villages, created, updated, kecamatan, points, repaired``."""
     from sqlalchemy import select
 
-    from .. import repository
+    from .. import audit, repository
     from ..extensions import db
     from ..models import Village
 
     filename = filename or Path(path).name
-    gdf = read_boundaries(path, filename=filename)
+    gdf = sandbox.run("boundaries", (str(path), filename), filename=filename)
     try:
         existing = set(db.session.scalars(select(Village.code)).all())
         repository.replace_villages(gdf, source_file=filename[:300], fictional=fictional, commit=False)
+        created = sum(c not in existing for c in gdf["code"])
+        audit.record("import.villages", filename[:200],
+                     after={"villages": int(len(gdf)), "created": int(created),
+                            "updated": int(len(gdf) - created), "fictional": bool(fictional)})
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
-    created = sum(c not in existing for c in gdf["code"])
     return {
         "file": filename,
         "villages": int(len(gdf)),
@@ -76,19 +83,23 @@ def import_recap(path, *, filename: str | None = None, name: str | None = None,
     update the villages in the same transaction. A recap joined to fictional villages is
     marked fictional. Returns the new ``Dataset`` (with plain attributes ``join_counts`` and
     ``unmatched_villages`` for the caller's summary)."""
+    import pandas as pd
     from sqlalchemy import select
 
-    from .. import repository
+    from .. import audit, repository
     from ..extensions import db
     from ..models import Village
 
     filename = filename or Path(path).name
-    recap = read_recap(path, filename=filename)
-    villages = repository.villages_frame(with_stats=False)
-    if len(villages) == 0:
+    villages = pd.DataFrame(db.session.execute(
+        select(Village.code, Village.name, Village.kecamatan).order_by(Village.code)).all(),
+        columns=["code", "name", "kecamatan"])
+    # the file is read, checked and joined in the child; problems with the file come first
+    joined = sandbox.run("recap", (str(path), filename, villages if len(villages) else None,
+                                   confirm), filename=filename)
+    if joined is None:
         raise ImportProblem("belum ada data batas desa di basis data; impor batas desa dulu "
                             "(planner import-villages BERKAS atau halaman Impor data)", file=filename)
-    joined = join_recap(recap, villages, confirm=confirm)
     # figures joined to fictional villages are fictional too, whatever the caller said
     fictional = bool(fictional) or bool(db.session.scalar(
         select(Village.id).where(Village.code.in_(list(joined.frame["code"])),
@@ -117,6 +128,15 @@ def import_recap(path, *, filename: str | None = None, name: str | None = None,
                     v.access = str(rec["access"])
                 if "no_signal" in updates and _given(rec["no_signal"]):
                     v.no_signal = bool(rec["no_signal"])
+        db.session.flush()
+        audit.record("import.recap", filename[:200],
+                     after={"dataset_id": ds.id, "name": ds.name,
+                            "snapshot_date": ds.snapshot_date.isoformat(),
+                            "villages": int(len(joined.frame)),
+                            "population": int(joined.frame["population"].sum()),
+                            "obliged": int(joined.frame["obliged"].sum()),
+                            "recorded": int(joined.frame["recorded"].sum()),
+                            "synthetic": bool(synthetic), "fictional": bool(fictional)})
         db.session.commit()
     except Exception:
         db.session.rollback()

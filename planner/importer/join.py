@@ -91,6 +91,22 @@ def _confirm_lookup(confirm: dict[str, str] | None) -> dict[str, str]:
     return out
 
 
+def _scored(query: str, candidates: dict[str, list[str]]) -> list[tuple[float, str, str]]:
+    """(ratio, name, code) of the candidates at least half similar to ``query``, best first.
+    The cheap upper bounds (``real_quick_ratio``, ``quick_ratio``) skip most names before the
+    costly ``ratio``: a recap of another regency (every row unknown) stays fast. Only scores of
+    0.5 and more are ever used (suggestions >= SIMILARITY_THRESHOLD, hints >= 0.5)."""
+    out = []
+    for n, cs in candidates.items():
+        sm = difflib.SequenceMatcher(None, query, n)
+        if sm.real_quick_ratio() < 0.5 or sm.quick_ratio() < 0.5:
+            continue
+        ratio = sm.ratio()
+        if ratio >= 0.5:
+            out.extend((ratio, n, c) for c in cs)
+    return sorted(out, reverse=True)
+
+
 def join_recap(recap: RecapTable, villages: pd.DataFrame, *,
                confirm: dict[str, str] | None = None) -> JoinResult:
     """Match every recap row to a village code. Raises ``ImportProblem`` (with
@@ -150,9 +166,7 @@ def join_recap(recap: RecapTable, villages: pd.DataFrame, *,
                 candidates = pool if pool is not None else all_names
                 where = (f'di kecamatan "{rec.get("kecamatan")}"' if pool is not None else
                          f'(kecamatan "{rec.get("kecamatan")}" tidak dikenal)')
-                scored = sorted(
-                    ((difflib.SequenceMatcher(None, modern(nkey), n).ratio(), n, c)
-                     for n, cs in candidates.items() for c in cs), reverse=True)
+                scored = _scored(modern(nkey), candidates)
                 best = scored[0] if scored else None
                 exact_elsewhere = pool is None and best is not None and best[0] == 1.0
                 if best is not None and (best[0] >= SIMILARITY_THRESHOLD or exact_elsewhere):

@@ -2,8 +2,12 @@
 
 What the reader copes with, because real recaps look like this:
 
-* CSV with comma or semicolon (or tab) separators, UTF-8 with or without BOM, or Windows
-  cp1252; XLSX (Excel 2007+; old ``.xls`` must be saved as XLSX first).
+* CSV with comma or semicolon (or tab) separators, UTF-8 with or without BOM, Windows cp1252,
+  or UTF-16 with BOM (Excel's "Unicode Text"); XLSX (Excel 2007+; old ``.xls`` must be saved as
+  XLSX first), read by ``planner.importer.xlsx``. The content decides which (a name that
+  contradicts it is refused), and the limits of ``planner.importer.limits`` apply (rows,
+  columns, cells, characters per cell; a CSV field of any length gives a message, never a
+  ``_csv.Error``).
 * Title rows above the header ("REKAPITULASI PEREKAMAN KTP-EL ..."): the header row is found
   by matching known column names. Two-row headers with merged cells ("JUMLAH" spanning
   "PENDUDUK | WAJIB KTP-EL | SUDAH REKAM") are combined.
@@ -26,16 +30,16 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import re
 import unicodedata
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from . import limits, safety
 from .errors import ImportProblem
+from .xlsx import read_xlsx
 
 # --------------------------------------------------------------------------- columns
 # canonical field -> accepted header spellings (compared after ``norm_header``)
@@ -66,8 +70,6 @@ DISPLAY = {"code": "KODE", "name": "DESA/KELURAHAN", "kecamatan": "KECAMATAN",
 PERCENT_TOLERANCE = 0.6  # percentage points
 MAX_COUNT = 10_000_000  # no desa/kelurahan has more people; larger values are typing errors
 HEADER_SEARCH_ROWS = 30
-XLSX_MAX_ROWS = 100_000
-XLSX_MAX_COLS = 200
 ACCESS_VALUES = {
     "darat": "road", "road": "road", "jalan": "road", "jalan darat": "road",
     "sungai": "river", "river": "river", "air": "river", "perahu": "river", "kapal": "river",
@@ -172,6 +174,8 @@ def parse_count(value) -> int:
         return 0
     if not s:
         raise ValueError("sel kosong")
+    if len(s) > 30:
+        raise ValueError(f'nilai "{shown(value)}" bukan angka (terlalu panjang)')
     if re.fullmatch(r"-?\d+", s):
         return int(s)
     if re.fullmatch(r"-?\d{1,3}(\.\d{3})+", s):
@@ -219,6 +223,12 @@ def _fmt(n: int) -> str:
 
 
 # --------------------------------------------------------------------------- raw grids
+# extension -> content the name promises (the content must agree; it chooses the reader)
+PROMISED = {".csv": "text", ".txt": "text", ".tsv": "text", ".xlsx": "zip", ".xlsm": "zip",
+            ".xls": "ole"}
+_LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+")
+
+
 def _read_bytes(path: Path, filename: str) -> bytes:
     try:
         return path.read_bytes()
@@ -226,7 +236,13 @@ def _read_bytes(path: Path, filename: str) -> bytes:
         raise ImportProblem(f"berkas tidak dapat dibaca ({exc.strerror or exc})", file=filename) from None
 
 
-def _decode(data: bytes) -> str:
+def _decode(data: bytes, encoding: str | None = None, filename: str | None = None) -> str:
+    if encoding == "utf-16":
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise ImportProblem("berkas bertanda UTF-16 tetapi isinya bukan teks UTF-16 yang sah; "
+                                "simpan ulang sebagai CSV UTF-8", file=filename) from None
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     for enc in ("utf-8", "cp1252"):
@@ -237,77 +253,104 @@ def _decode(data: bytes) -> str:
     return data.decode("latin-1")
 
 
-def _csv_grids(text: str) -> list[list[list]]:
-    """The text parsed with each plausible separator (the header search picks the best)."""
-    grids = []
-    for delim in (";", ",", "\t"):
-        if delim not in text:
-            continue
-        try:
-            rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim))
-        except csv.Error:
-            continue
-        grids.append(rows)
-    if not grids:
-        grids.append(list(csv.reader(io.StringIO(text, newline=""))))
-    return grids
-
-
-def _xlsx_grids(path: Path, filename: str) -> list[list[list]]:
-    import openpyxl
-
+def _csv_rows(text: str, delim: str, filename: str, max_records: int | None = None) -> list[list[str]]:
+    """Rows of the text split at ``delim`` within the limits (``planner.importer.limits``);
+    trailing empty cells are dropped. Raises ImportProblem naming the row."""
+    reader = csv.reader((m.group() for m in _LINE.finditer(text)), delimiter=delim)
+    rows: list[list[str]] = []
+    nonblank = cells = 0
     try:
-        wb = openpyxl.load_workbook(path, data_only=True)
-    except Exception as exc:  # noqa: BLE001  (corrupt zip, not a workbook, ...)
-        raise ImportProblem(
-            f"berkas bukan XLSX yang sah dan tidak dapat dibuka ({type(exc).__name__}); "
-            "simpan ulang dari Excel sebagai .xlsx atau CSV", file=filename) from None
-    grids = []
-    for ws in wb.worksheets:
-        # a recap has at most a few thousand rows; stray formatting can make a sheet claim a
-        # million, so read a bounded window
-        max_row, max_col = min(ws.max_row or 0, XLSX_MAX_ROWS), min(ws.max_column or 0, XLSX_MAX_COLS)
-        grid = [[None] * max_col for _ in range(max_row)]
-        for r, row in enumerate(ws.iter_rows(min_row=1, min_col=1, max_row=max_row,
-                                             max_col=max_col, values_only=True)):
-            grid[r] = list(row)
-        # merged cells: every cell of the range gets the top-left value
-        for rng in ws.merged_cells.ranges:
-            if rng.min_row > max_row or rng.min_col > max_col:
+        for row in reader:
+            n = len(rows) + 1
+            if len(rows) >= limits.MAX_RECORDS:
+                raise ImportProblem(limits.over(limits.MAX_RECORDS, "baris (termasuk baris kosong)"),
+                                    file=filename, row=n)
+            while row and not row[-1].strip():
+                row.pop()
+            if row:
+                nonblank += 1
+                if nonblank > limits.MAX_ROWS:
+                    raise ImportProblem(limits.over(limits.MAX_ROWS, "baris"), file=filename, row=n)
+                if len(row) > limits.MAX_COLUMNS:
+                    raise ImportProblem(f"baris berisi {limits.fmt(len(row))} kolom, "
+                                        + limits.over(limits.MAX_COLUMNS, "kolom"), file=filename, row=n)
+                for j, v in enumerate(row):
+                    if len(v) > limits.MAX_CELL_CHARS:
+                        raise ImportProblem(
+                            f"sel di kolom ke-{j + 1} berisi {limits.fmt(len(v))} karakter, "
+                            + limits.over(limits.MAX_CELL_CHARS, "karakter"), file=filename, row=n)
+                cells += sum(1 for v in row if v.strip())
+                if cells > limits.MAX_CELLS:
+                    raise ImportProblem(limits.over(limits.MAX_CELLS, "sel berisi"), file=filename, row=n)
+            rows.append(row)
+            if max_records is not None and len(rows) >= max_records:
+                break
+    except csv.Error as exc:
+        n = len(rows) + 1
+        msg = str(exc)
+        if "field larger than field limit" in msg:
+            raise ImportProblem(
+                f"sel berisi lebih dari {limits.fmt(csv.field_size_limit())} karakter, "
+                + limits.over(limits.MAX_CELL_CHARS, "karakter")
+                + " (tanda kutip yang tidak ditutup?)", file=filename, row=n) from None
+        if "NUL" in msg:
+            raise ImportProblem("berkas berisi byte NUL: bukan teks CSV", file=filename, row=n) from None
+        raise ImportProblem(f"CSV tidak sah ({shown(msg, 80)})", file=filename, row=n) from None
+    return rows
+
+
+def _csv_grids(text: str, filename: str) -> list[list[list]]:
+    """The text split at the separator (``;``, ``,`` or tab) whose first rows hold the best
+    header; only that one is read in full."""
+    delims = [d for d in (";", ",", "\t") if d in text] or [","]
+    if len(delims) > 1:
+        heads = []
+        for d in delims:
+            try:
+                head = _csv_rows(text, d, filename, max_records=HEADER_SEARCH_ROWS + 1)
+            except ImportProblem as exc:
+                heads.append((d, None, exc))
                 continue
-            value = grid[rng.min_row - 1][rng.min_col - 1]
-            for r in range(rng.min_row - 1, min(rng.max_row, max_row)):
-                for c in range(rng.min_col - 1, min(rng.max_col, max_col)):
-                    grid[r][c] = value
-        grids.append(grid)
-    return grids
+            heads.append((d, _find_header(head), None))
+        found = [(d, h) for d, h, _e in heads if h is not None]
+        if found:
+            delims = [max(found, key=lambda dh: _score(dh[1]))[0]]
+        else:
+            readable = [d for d, _h, e in heads if e is None]
+            if not readable:
+                raise heads[0][2]
+            delims = readable[:1]
+    return [_csv_rows(text, delims[0], filename)]
 
 
-def _is_xlsx(path: Path, filename: str) -> bool:
-    try:
-        with open(path, "rb") as f:
-            magic = f.read(4)
-    except OSError:
-        return False
-    return magic == b"PK\x03\x04" or Path(filename).suffix.lower() in (".xlsx", ".xlsm")
-
-
-def _grids(path: Path, filename: str) -> list[list[list]]:
+def _grids(path: Path, filename: str) -> tuple[list[list[list]], bool]:
+    """The file's grids (one per CSV, one per worksheet) and whether it is an XLSX; the
+    content decides, and a name that contradicts it is refused."""
+    safety.check_file(path, filename)
+    sniffed = safety.sniff(path, filename)
+    if sniffed.kind == "ole":
+        raise ImportProblem("format Excel lama (.xls) atau berkas Excel berpassword tidak didukung; "
+                            "buka di Excel lalu simpan sebagai .xlsx (tanpa password) atau CSV",
+                            file=filename)
+    if sniffed.kind in ("xml", "sqlite", "shp", "binary"):
+        raise ImportProblem(f"berkas bukan CSV atau XLSX (isi berkas: {sniffed.what})", file=filename)
+    if sniffed.kind == "json":  # a table whose first cell starts with "[" or "{" is still text
+        sniffed = safety.Sniffed("text", "teks", sniffed.encoding)
+    ext = Path(filename).suffix.lower()
+    if sniffed.kind != "zip" and ext in (".xlsx", ".xlsm"):
+        raise ImportProblem("berkas .xlsx rusak atau bukan XLSX (bukan arsip zip yang utuh); "
+                            "simpan ulang dari Excel sebagai .xlsx atau CSV", file=filename)
+    safety.check_name(sniffed, filename, PROMISED, "; simpan rekap sebagai .csv atau .xlsx sesuai isinya")
+    if sniffed.kind == "zip":
+        return read_xlsx(path, filename), True
     data = _read_bytes(path, filename)
     if not data.strip():
         raise ImportProblem("berkas kosong (0 baris)", file=filename)
-    ext = path.suffix.lower() if path.suffix else Path(filename).suffix.lower()
-    if data[:4] == b"PK\x03\x04" or ext in (".xlsx", ".xlsm"):
-        if not zipfile.is_zipfile(io.BytesIO(data)):
-            raise ImportProblem("berkas .xlsx rusak atau bukan XLSX (bukan arsip zip yang utuh); "
-                                "simpan ulang dari Excel sebagai .xlsx atau CSV", file=filename)
-        return _xlsx_grids(path, filename)
-    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" or ext == ".xls":
-        raise ImportProblem("format Excel lama (.xls) tidak didukung; buka di Excel lalu simpan "
-                            "sebagai .xlsx atau CSV", file=filename)
-    if b"\x00" in data[:4096]:
-        raise ImportProblem("berkas bukan CSV atau XLSX (isi biner tidak dikenal)", file=filename)
-    return _csv_grids(_decode(data))
+    if sniffed.encoding is None and b"\x00" in data:
+        at = data.index(b"\x00")
+        raise ImportProblem(f"berkas berisi byte NUL (byte ke-{at + 1}): bukan teks CSV",
+                            file=filename, row=data.count(b"\n", 0, at) + 1)
+    return _csv_grids(_decode(data, sniffed.encoding, filename), filename), False
 
 
 # --------------------------------------------------------------------------- header
@@ -403,7 +446,7 @@ def read_recap(path, *, filename: str | None = None) -> RecapTable:
     """Read and validate a recap file (CSV or XLSX). Raises ``ImportProblem``."""
     path = Path(path)
     filename = filename or path.name
-    grids = _grids(path, filename)
+    grids, is_xlsx = _grids(path, filename)
     candidates = [(g, _find_header(g)) for g in grids]
     found = [(g, h) for g, h in candidates if h is not None]
     if not found:
@@ -415,7 +458,7 @@ def read_recap(path, *, filename: str | None = None) -> RecapTable:
             "baris judul kolom tidak ditemukan: perlu kolom DESA/KELURAHAN, KECAMATAN, JUMLAH "
             f"PENDUDUK, WAJIB KTP-EL dan SUDAH REKAM; baris pertama berisi {seen}", file=filename)
     grid, header = max(found, key=lambda gh: _score(gh[1]))
-    header.xlsx = _is_xlsx(path, filename)
+    header.xlsx = is_xlsx
     missing = [f for f in REQUIRED if f not in header.columns]
     if missing:
         cols = ", ".join(f'"{t}"' for t in header.found)
@@ -427,16 +470,38 @@ def read_recap(path, *, filename: str | None = None) -> RecapTable:
     return _parse_rows(grid, header, filename)
 
 
+_NUMBERING_RE = re.compile(r"\(?(\d{1,2})\)?")
+
+
 def _is_numbering(row: list) -> bool:
+    return _is_numbering_texts([_cell_text(v) for v in row if not _blank(v)])
+
+
+def _is_numbering_texts(texts: list[str]) -> bool:
+    """The non-blank cell texts of a row are "(1) (2) (3) ..." (a column-numbering row)."""
+    if len(texts) < 4:
+        return False
     nums = []
-    for v in row:
-        if _blank(v):
-            continue
-        m = re.fullmatch(r"\(?(\d{1,2})\)?", _cell_text(v))
+    for t in texts:
+        m = _NUMBERING_RE.fullmatch(t)
         if not m:
             return False
         nums.append(int(m.group(1)))
-    return len(nums) >= 4 and nums == list(range(nums[0], nums[0] + len(nums)))
+    return nums == list(range(nums[0], nums[0] + len(nums)))
+
+
+def _header_cells(texts: list[str]) -> int:
+    """How many of these cell texts are known column headers (3 or more: a repeated header);
+    stops counting at 3. Texts with digits only (figures) are skipped cheaply."""
+    n = 0
+    for t in texts:
+        if t.isdigit() or t.replace(".", "").isdigit():
+            continue
+        if match_header(t) is not None:
+            n += 1
+            if n >= 3:
+                break
+    return n
 
 
 def _parse_rows(grid: list[list], h: _Header, filename: str) -> RecapTable:
@@ -464,7 +529,9 @@ def _parse_rows(grid: list[list], h: _Header, filename: str) -> RecapTable:
     for i in range(h.row + 1, len(grid)):
         row = grid[i]
         rownum = i + 1
-        if all(_blank(v) for v in row):
+        # the texts of the non-blank cells, once per row (rows may be 200 cells wide)
+        filled = [_cell_text(v) for v in row if not _blank(v)]
+        if not filled:
             continue
         raw_counts = {f: cell(row, f) for f in COUNT_FIELDS}
         has_counts = any(not _blank(v) for v in raw_counts.values())
@@ -472,7 +539,7 @@ def _parse_rows(grid: list[list], h: _Header, filename: str) -> RecapTable:
         label = next((t for t in texts_in_row if t and _TOTAL_RE.match(_norm_text(t))), None)
         # a column-numbering row ("(1) (2) (3) ...") or the header repeated after a page
         # break is not data
-        if _is_numbering(row) or sum(match_header(_cell_text(v)) is not None for v in row) >= 3:
+        if _is_numbering_texts(filled) or _header_cells(filled) >= 3:
             continue
         if total is not None:
             if has_counts:
@@ -482,8 +549,8 @@ def _parse_rows(grid: list[list], h: _Header, filename: str) -> RecapTable:
         name = _cell_text(cell(row, "name"))
         code = normalise_code(cell(row, "code"))
         kec = _cell_text(cell(row, "kecamatan"))
-        nonblank = {_cell_text(v) for v in row if not _blank(v)}
-        if len(nonblank) == 1 and sum(not _blank(v) for v in row) > 1 and label is None:
+        nonblank = set(filled)
+        if len(nonblank) == 1 and len(filled) > 1 and label is None:
             # one text merged across the row (a kecamatan heading or a note), not figures
             only = nonblank.pop()
             if not re.fullmatch(r"[\d.,\s%-]+", only):
@@ -560,6 +627,15 @@ def _parse_rows(grid: list[list], h: _Header, filename: str) -> RecapTable:
                 problem("tidak ada kolom KECAMATAN atau KODE, dan tidak ada baris judul kecamatan "
                         "(mis. \"KECAMATAN KOTA BESI\") di atas baris ini; desa tanpa kode perlu "
                         "kecamatannya", rownum, "kecamatan")
+        if len(name) > limits.MAX_NAME_CHARS or len(kec) > limits.MAX_NAME_CHARS:
+            long_fld = "name" if len(name) > limits.MAX_NAME_CHARS else "kecamatan"
+            problem(f"nama terlalu panjang ({limits.fmt(len(name if long_fld == 'name' else kec))} "
+                    f"karakter, maks. {limits.MAX_NAME_CHARS})", rownum, long_fld)
+            continue
+        if code and len(code) > limits.MAX_CODE_CHARS:
+            problem(f'kode "{shown(code)}" terlalu panjang (maks. {limits.MAX_CODE_CHARS} karakter)',
+                    rownum, "code")
+            continue
         rec = {"code": code, "name": name or code, "kecamatan": kec, "row": rownum, **counts}
         if bad:
             records.append({**rec, "_bad": True})
@@ -681,11 +757,14 @@ def _check_sums(records, subtotals, total, problems, filename, texts):
                     file=filename, row=row, column=texts.get(f)))
                 hint = ""  # explained once per row
 
+    by_kec: dict[str, list[dict]] = {}
+    if subtotals:
+        for r in records:
+            by_kec.setdefault(_kec_key(r["kecamatan"]), []).append(r)
     for s in subtotals:
         rows = records[s["start"]:s["end"]]
         if s["kecamatan"]:
-            key = _kec_key(s["kecamatan"])
-            named = [r for r in records if _kec_key(r["kecamatan"]) == key]
+            named = by_kec.get(_kec_key(s["kecamatan"]), [])
             if named:
                 rows = named
         label = f"subtotal kecamatan {s['kecamatan'].title()}" if s["kecamatan"] else "subtotal"

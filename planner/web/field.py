@@ -7,12 +7,14 @@ import datetime as dt
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from .. import field, plan_store
+from .. import field, jobs, pipeline, plan_json, plan_store
 from ..plandiff import diff_plans
+from . import access
 
-bp = Blueprint("field", __name__, cli_group=None)
+bp = Blueprint("field", __name__)
 
 OUTCOME_LABELS = {
     "done": _l("Selesai"),
@@ -38,6 +40,7 @@ def _version_or_404(plan_id: int, version: int):
     v = plan_store.get_version(plan_id, version)
     if v is None or not v.result:
         abort(404)
+    access.require_plan_visible(v.result)
     return v
 
 
@@ -45,16 +48,17 @@ def _version_or_404(plan_id: int, version: int):
 def results(plan_id: int, version: int):
     """Enter what each stop of one team-day achieved."""
     v = _version_or_404(plan_id, version)
-    teams = v.result.get("teams", [])
-    team_name = request.values.get("team") or (teams[0]["name"] if teams else None)
-    team = next((t for t in teams if t["name"] == team_name), None)
-    if team is None:
+    teams = plan_json.teams(v.result)
+    team_name = (request.values.get("team") or access.team_scope()
+                 or (teams[0]["name"] if teams else None))
+    try:
+        team_no, team = plan_json.find_team(v.result, str(team_name))
+        dates = [td.date for td in plan_json.team_days(v.result, team_no)]
+        day_date = request.values.get("day") or (dates[0] if dates else None)
+        day = plan_json.get_team_day(v.result, team_no, day_date).day
+    except (plan_json.SelectionError, ValueError):
         abort(404)
-    dates = [d["date"] for d in team.get("days", []) if d.get("stops")]
-    day_date = request.values.get("day") or (dates[0] if dates else None)
-    day = next((d for d in team.get("days", []) if d["date"] == day_date), None)
-    if day is None:
-        abort(404)
+    access.require_team(team["name"])  # a team lead reports for their own team only
     form = FlaskForm()
     status = 200
     if request.method == "POST":
@@ -70,7 +74,7 @@ def results(plan_id: int, version: int):
                 "actual_recorded": (request.form.get(f"actual-{i}") or "0").strip(),
                 "outcome": outcome, "reason": request.form.get(f"reason-{i}") or None,
             })
-        who = (request.form.get("recorded_by") or "").strip()[:100] or None
+        who = (request.form.get("recorded_by") or "").strip()[:100] or current_user.username
         try:
             if not reports:
                 raise field.FieldError(_("Belum ada hasil yang diisi."))
@@ -104,8 +108,6 @@ def progress(plan_id: int, version: int):
 @bp.route("/rencana/<int:plan_id>/v<int:version>/replan", methods=["POST"])
 def replan(plan_id: int, version: int):
     """Re-optimise the remaining days from a date: a new version of the same plan."""
-    from .. import jobs
-
     v = _version_or_404(plan_id, version)
     form = FlaskForm()
     if not form.validate_on_submit():
@@ -120,10 +122,15 @@ def replan(plan_id: int, version: int):
         return redirect(url_for("field.progress", plan_id=plan_id, version=version))
     try:
         params = field.replan_params(v, from_date, time_limit=time_limit)
-    except field.FieldError as exc:
+    except (field.FieldError, pipeline.PlanningError) as exc:
         flash(str(exc), "error")
         return redirect(url_for("field.progress", plan_id=plan_id, version=version))
-    job_id = jobs.submit_plan_job(current_app._get_current_object(), params)
+    try:
+        job_id = jobs.submit_plan_job(current_app._get_current_object(), params,
+                                      submitted_by=current_user.id)
+    except jobs.QueueFull as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("field.progress", plan_id=plan_id, version=version))
     return redirect(url_for("plans.job", job_id=job_id))
 
 

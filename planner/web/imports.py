@@ -1,19 +1,18 @@
-"""Data import: the upload page (/impor) and the ``planner import-villages`` /
-``planner import-recap`` commands. Both go through ``planner.importer``: the file is validated
+"""Data import: the upload page (/impor). Like ``planner import-villages`` / ``planner
+import-recap`` (``planner.cli.data``) it goes through ``planner.importer``: the file is validated
 completely, then written in one transaction; any problem comes back as one paragraph naming
 file, row and column, and nothing is written."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
+import os
 import re
 import secrets
 import shutil
 import time
 from pathlib import Path
 
-import click
 from flask import (
     Blueprint,
     current_app,
@@ -33,11 +32,14 @@ from wtforms.validators import Optional
 
 from .. import importer, repository
 
-bp = Blueprint("imports", __name__, cli_group=None)
+bp = Blueprint("imports", __name__)
 
 BOUNDARY_EXTENSIONS = ["geojson", "json", "zip", "gpkg"]
 RECAP_EXTENSIONS = ["csv", "xlsx"]
-PENDING_MAX_AGE_S = 24 * 3600
+PENDING_MAX_AGE_S = 24 * 3600      # an upload kept for a confirmation is forgotten after a day
+PENDING_MAX_MB = 256               # instance/uploads in all (uploads being imported + kept ones)
+PENDING_EVICT_AFTER_S = 3600       # over the cap, kept uploads older than this make room first
+PARTIAL_MAX_AGE_S = 600            # a folder without meta.json (a save that broke off)
 _TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -60,32 +62,85 @@ class RecapForm(FlaskForm):
 
 
 # --------------------------------------------------------------------------- uploads
+# An upload lives in instance/uploads/<token>/ only while it is imported; it stays there after
+# the import only when the recap needs the user's confirmation (similar names). Every other
+# outcome (success, a problem, a crash) removes it. The folder is capped at PENDING_MAX_MB:
+# when a new upload would not fit, kept uploads older than PENDING_EVICT_AFTER_S make room,
+# and if that is not enough the upload is refused with a message (503), never a 500.
+def _folder_bytes(folder: Path) -> int:
+    total = 0
+    try:
+        for entry in os.scandir(folder):
+            if entry.is_file(follow_symlinks=False):
+                total += entry.stat(follow_symlinks=False).st_size
+    except OSError:
+        pass
+    return total
+
+
 def _upload_root() -> Path:
     root = Path(current_app.instance_path) / "uploads"
     root.mkdir(parents=True, exist_ok=True)
     now = time.time()
-    for d in root.iterdir():  # forget abandoned uploads
+    for d in root.iterdir():  # forget abandoned uploads, and saves that broke off
         try:
-            if d.is_dir() and now - d.stat().st_mtime > PENDING_MAX_AGE_S:
+            if not d.is_dir() or d.is_symlink():
+                continue
+            age = now - d.stat().st_mtime
+            if age > PENDING_MAX_AGE_S or (age > PARTIAL_MAX_AGE_S and not (d / "meta.json").exists()):
                 shutil.rmtree(d, ignore_errors=True)
         except OSError:
             pass
     return root
 
 
+def _make_room(root: Path, incoming: int, original: str) -> None:
+    """Room for ``incoming`` bytes under the cap, or an ImportProblem saying why not."""
+    cap = PENDING_MAX_MB * 1024 * 1024
+    now = time.time()
+    folders = []
+    for d in root.iterdir():
+        try:
+            if d.is_dir() and not d.is_symlink():
+                folders.append((d.stat().st_mtime, _folder_bytes(d), d))
+        except OSError:
+            pass
+    used = sum(size for _m, size, _d in folders)
+    for mtime, size, d in sorted(folders, key=lambda f: f[0]):
+        if used + incoming <= cap or now - mtime < PENDING_EVICT_AFTER_S:
+            break
+        shutil.rmtree(d, ignore_errors=True)
+        used -= size
+    if used + incoming > cap:
+        raise importer.ImportProblem(
+            f"folder unggahan sementara di server penuh ({used / 1048576:.0f} MB dari batas "
+            f"{PENDING_MAX_MB} MB dipakai unggahan yang sedang diimpor atau menunggu konfirmasi); "
+            "coba lagi beberapa saat lagi, atau minta admin mengosongkan instance/uploads",
+            file=original)
+
+
 def _save_upload(storage) -> tuple[str, Path, str]:
-    """Save an upload under instance/uploads/<token>/; returns (token, path, original name)."""
+    """Save an upload under instance/uploads/<token>/; returns (token, path, original name).
+    Raises ImportProblem when the uploads folder is full or the disk refuses the file."""
     original = Path(storage.filename or "upload").name or "upload"
     ext = Path(original).suffix.lower()
     safe = secure_filename(original) or f"upload{ext}"
     if not safe.lower().endswith(ext):
         safe += ext
     token = secrets.token_hex(16)
-    folder = _upload_root() / token
+    root = _upload_root()
+    _make_room(root, int(request.content_length or 0), original)
+    folder = root / token
     folder.mkdir()
     path = folder / safe
-    storage.save(path)
-    (folder / "meta.json").write_text(json.dumps({"original": original, "file": safe}))
+    try:
+        storage.save(path)
+        (folder / "meta.json").write_text(json.dumps({"original": original, "file": safe}))
+    except OSError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise importer.ImportProblem(
+            f"berkas tidak dapat disimpan di server ({exc.strerror or type(exc).__name__}); coba "
+            "lagi nanti atau hubungi admin", file=original) from None
     return token, path, original
 
 
@@ -138,13 +193,16 @@ def villages():
     vform, rform = VillagesForm(prefix="v"), RecapForm(formdata=None, prefix="r")
     if not vform.validate_on_submit():
         return _page(vform, rform, error=_form_errors(vform), status=400)
-    _token, path, original = _save_upload(vform.file.data)
+    try:
+        _token, path, original = _save_upload(vform.file.data)
+    except importer.ImportProblem as exc:
+        return _page(vform, rform, error=str(exc), status=503)
     try:
         summary = importer.import_villages(path, filename=original, fictional=vform.fictional.data)
     except importer.ImportProblem as exc:
         return _page(vform, rform, error=str(exc), status=400)
     finally:
-        _discard(path)
+        _discard(path)  # whatever happened: success, a problem or a crash
     flash(_("Batas desa dari %(file)s diimpor: %(n)s desa/kelurahan (%(new)s baru, %(upd)s diperbarui) di %(k)s kecamatan.",
             file=original, n=summary["villages"], new=summary["created"], upd=summary["updated"],
             k=summary["kecamatan"]), "success")
@@ -156,9 +214,14 @@ def recap():
     vform, rform = VillagesForm(formdata=None, prefix="v"), RecapForm(prefix="r")
     if not rform.validate_on_submit():
         return _page(vform, rform, error=_form_errors(rform), status=400)
-    pending = _pending(rform.pending.data) if not rform.file.data else None
+    pending = _pending(rform.pending.data)
     if rform.file.data:
-        _token, path, original = _save_upload(rform.file.data)
+        try:
+            _token, path, original = _save_upload(rform.file.data)
+        except importer.ImportProblem as exc:
+            return _page(vform, rform, error=str(exc), status=503)
+        if pending:  # a new file replaces the one kept for a confirmation
+            _discard(pending[0])
     elif pending:
         path, original = pending
     else:
@@ -179,65 +242,10 @@ def recap():
             return _page(vform, rform, error=str(exc), suggestions=exc.suggestions, status=400)
         _discard(path)
         return _page(vform, rform, error=str(exc), status=400)
+    except BaseException:
+        _discard(path)  # a crash must not leave the upload behind
+        raise
     _discard(path)
     flash(_("Rekap %(file)s diimpor sebagai data \"%(name)s\" per %(date)s.",
             file=original, name=ds.name, date=ds.snapshot_date.isoformat()), "success")
     return redirect(url_for("gap.index"))
-
-
-# --------------------------------------------------------------------------- CLI
-def _parse_confirm(values) -> dict[str, str]:
-    confirm = {}
-    for item in values:
-        key, sep, code = item.partition("=")
-        if not sep or not key.strip() or not code.strip():
-            raise click.BadParameter(f"'{item}' is not ROW=CODE (e.g. 12=99.01.15.2004)",
-                                     param_hint="--confirm")
-        confirm[key.strip()] = code.strip()
-    return confirm
-
-
-@bp.cli.command("import-villages")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--fictional", is_flag=True, help="Mark these villages as fictional (demo/training data).")
-def import_villages_command(file: Path, fictional: bool):
-    """Import village boundaries (GeoJSON, zipped Shapefile or GeoPackage)."""
-    try:
-        s = importer.import_villages(file, filename=file.name, fictional=fictional)
-    except importer.ImportProblem as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"{s['file']}: {s['villages']} villages in {s['kecamatan']} kecamatan "
-               f"({s['created']} new, {s['updated']} updated; {s['points']} as points, "
-               f"{s['repaired']} geometries repaired).")
-
-
-@bp.cli.command("import-recap")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--name", default=None, help="Dataset name (default: the file name).")
-@click.option("--date", "date_", default=None, help="Snapshot date YYYY-MM-DD (default: today).")
-@click.option("--confirm", multiple=True, metavar="ROW=CODE",
-              help="Accept a suggested match: recap row (or name) = village code. Repeatable.")
-@click.option("--synthetic", is_flag=True, help="The figures are generated, not official.")
-@click.option("--fictional", is_flag=True, help="The data is fictional (demo/training).")
-def import_recap_command(file: Path, name, date_, confirm, synthetic: bool, fictional: bool):
-    """Import a recording recap (CSV or XLSX) as a new dataset."""
-    snapshot = None
-    if date_:
-        try:
-            snapshot = dt.date.fromisoformat(date_)
-        except ValueError:
-            raise click.BadParameter(f"'{date_}' is not a date YYYY-MM-DD", param_hint="--date") from None
-    try:
-        ds = importer.import_recap(file, filename=file.name, name=name, snapshot_date=snapshot,
-                                   synthetic=synthetic, fictional=fictional,
-                                   confirm=_parse_confirm(confirm) or None)
-    except importer.ImportProblem as exc:
-        raise click.ClickException(str(exc)) from None
-    t = repository.villages_frame(ds)
-    click.echo(f"{file.name}: dataset \"{ds.name}\" ({ds.snapshot_date}) with {len(t)} villages; "
-               f"population {int(t['population'].sum()):,}, obliged {int(t['obliged'].sum()):,}, "
-               f"recorded {int(t['recorded'].sum()):,}. Matched by: "
-               + ", ".join(f"{k} {v}" for k, v in sorted(ds.join_counts.items())) + ".")
-    if ds.unmatched_villages:
-        click.echo(f"Note: {len(ds.unmatched_villages)} villages are not in this recap "
-                   "and have no figures in this dataset.")

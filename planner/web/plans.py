@@ -2,8 +2,9 @@
 (``/rencana/job/<id>`` polling ``.json``), the result page (``/rencana/<id>/v<n>``) with its
 route map document and JSON download.
 
-The solve runs off the request thread (``planner.jobs``); plans and versions are stored by
-``planner.plan_store``. CLI commands for plans live in ``plans_cli.py`` (on this ``bp``).
+The form becomes a ``plan-params/1`` request (``planner.params``) that runs through
+``planner.pipeline`` off the request thread (``planner.jobs``) — the same path as
+``planner plan`` (``planner.cli.plans``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    flash,
     jsonify,
     redirect,
     render_template,
@@ -24,6 +26,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import (
@@ -33,6 +36,7 @@ from wtforms import (
     Form,
     FormField,
     IntegerField,
+    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -40,22 +44,21 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
-try:  # WTForms >= 3.3 (tuples are deprecated there)
-    from wtforms import SelectChoice
-except ImportError:  # pragma: no cover - older WTForms
-    SelectChoice = None
-
-from .. import jobs, plan_store, repository
+from .. import coverage, fmt, jobs, pipeline, plan_json, plan_store, repository
+from .. import params as P
 from ..extensions import db
 from ..models import TeamBase, Village
+from . import access
+from .common import asset_base, locale, map_labels, map_response
+from .share import link_for
 
-bp = Blueprint("plans", __name__, cli_group=None)
+bp = Blueprint("plans", __name__)
 
 TEAM_ROWS = 6
 
 
 def choice(value, label):
-    return SelectChoice(value, label) if SelectChoice is not None else (value, label)
+    return SelectChoice(value, label)
 
 
 MODE_CHOICES = [choice("road", _l("Darat (mobil)")), choice("river", _l("Sungai (perahu)")),
@@ -73,25 +76,6 @@ def reason_label(reason: str | None) -> str:
         "capacity": _("Kapasitas tim/hari habis"),
         "not_worth": _("Tidak sebanding dengan perjalanan"),
     }.get(reason or "", reason or "")
-
-
-def fmt_int(n) -> str:
-    try:
-        return f"{int(round(float(n))):,}".replace(",", ".")
-    except (TypeError, ValueError):
-        return "–"
-
-
-def fmt_dec(n, digits: int = 1) -> str:
-    try:
-        s = f"{float(n):,.{digits}f}"
-    except (TypeError, ValueError):
-        return "–"
-    return s.replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
-
-
-bp.add_app_template_filter(fmt_int, "plan_int")
-bp.add_app_template_filter(fmt_dec, "plan_dec")
 
 
 # --------------------------------------------------------------------------- form
@@ -143,9 +127,9 @@ def parse_dates(raw: str | None) -> tuple[list[dt.date], list[str]]:
     """Comma/space-separated dates (YYYY-MM-DD or DD-MM-YYYY): (dates, bad items)."""
     good, bad = [], []
     for item in [x for x in re.split(r"[\s,;]+", raw or "") if x]:
-        for fmt in _DATE_FORMATS:
+        for pattern in _DATE_FORMATS:
             try:
-                good.append(dt.datetime.strptime(item, fmt).date())
+                good.append(dt.datetime.strptime(item, pattern).date())
                 break
             except ValueError:
                 continue
@@ -271,7 +255,8 @@ def _base_dict(b: TeamBase) -> dict:
     return {"id": b.id, "name": b.name, "lat": b.lat, "lon": b.lon}
 
 
-def form_to_params(form: PlanForm, dataset, bases: list[TeamBase]) -> dict:
+def form_to_params(form: PlanForm, dataset, bases: list[TeamBase]) -> P.PlanParams:
+    """The checked form as a ``plan-params/1`` request."""
     by_id = {b.id: b for b in bases}
     default = bases[0]
     teams = []
@@ -281,35 +266,27 @@ def form_to_params(form: PlanForm, dataset, bases: list[TeamBase]) -> dict:
         if not name:
             continue
         base = by_id.get(f.base.data) or default
-        teams.append({"name": name, "base": _base_dict(base), "kits": f.kits.data or 3,
-                      "mode": f.mode.data or "road", "max_nights": f.max_nights.data or 0})
+        teams.append(P.team(name, _base_dict(base), mode=f.mode.data or "road",
+                            kits=f.kits.data or 3, max_nights=f.max_nights.data or 0))
     if not teams:
-        teams = [{"name": _("Tim %(n)s", n=i + 1), "base": _base_dict(default), "kits": 3,
-                  "mode": "road", "max_nights": 0} for i in range(form.n_teams.data or 0)]
+        teams = [P.team(_("Tim %(n)s", n=i + 1), _base_dict(default))
+                 for i in range(form.n_teams.data or 0)]
     below_raw = (form.below.data or "").strip().replace(",", ".").rstrip("%").strip()
     holidays, _bad = parse_dates(form.holidays.data)
     pooling = None
     if form.pooling.data:
         pooling = {"radius_km": float(form.pooling_radius.data.strip().replace(",", "."))}
-    return {
-        "name": form.name.data.strip(),
-        "dataset_id": dataset.id,
-        "teams": teams,
-        "start_date": form.start_date.data.isoformat(),
-        "days": form.days.data,
-        "work_start": form.work_start.data.strftime("%H:%M"),
-        "work_end": form.work_end.data.strftime("%H:%M"),
-        "skip_weekends": bool(form.skip_weekends.data),
-        "holidays": [d.isoformat() for d in holidays],
-        "below": float(below_raw) / 100.0 if below_raw else None,
-        "min_unrecorded": form.min_unrecorded.data or 0,
-        "turnout": form.turnout.data / 100.0,
-        "must_visit": parse_codes(form.must_visit.data),
-        "exclude": parse_codes(form.exclude.data),
-        "pooling": pooling,
-        "time_limit": form.time_limit.data,
-        "seed": form.seed.data if form.seed.data is not None else 1,
-    }
+    return P.build(
+        name=form.name.data.strip(), dataset_id=dataset.id, teams=teams,
+        start_date=form.start_date.data, days=form.days.data,
+        work_start=form.work_start.data.strftime("%H:%M"),
+        work_end=form.work_end.data.strftime("%H:%M"),
+        skip_weekends=bool(form.skip_weekends.data), holidays=holidays,
+        below=float(below_raw) / 100.0 if below_raw else None,
+        min_unrecorded=form.min_unrecorded.data or 0, turnout=form.turnout.data / 100.0,
+        must_visit=parse_codes(form.must_visit.data), exclude=parse_codes(form.exclude.data),
+        pooling=pooling, time_limit=form.time_limit.data,
+        seed=form.seed.data if form.seed.data is not None else 1)
 
 
 # --------------------------------------------------------------------------- views
@@ -328,11 +305,23 @@ def index():
         problems.append(_("Belum ada pangkalan tim. Tambahkan pangkalan (kantor) saat impor data."))
     if form.is_submitted():
         if form.validate() and not problems:
-            params = form_to_params(form, dataset, bases)
-            job_id = jobs.submit_plan_job(current_app._get_current_object(), params)
-            return redirect(url_for("plans.job", job_id=job_id))
-        status = 400
-    return render_template("plans/index.html", form=form, plans=plan_store.list_plans(),
+            try:
+                params = form_to_params(form, dataset, bases)
+            except P.ParamsError as exc:
+                problems.append(str(exc))
+            else:
+                try:
+                    job_id = jobs.submit_plan_job(current_app._get_current_object(), params,
+                                                  submitted_by=current_user.id)
+                except jobs.QueueFull as exc:
+                    problems.append(str(exc))
+                    status = 429
+                else:
+                    return redirect(url_for("plans.job", job_id=job_id))
+        status = status if status != 200 else 400
+    plans = [p for p in plan_store.list_plans()
+             if access.team_scope() is None or access.team_scope() in p["team_names"]]
+    return render_template("plans/index.html", form=form, plans=plans,
                            dataset=dataset, bases=bases, problems=problems,
                            mode_label=mode_label), status
 
@@ -347,6 +336,22 @@ def job(job_id: int):
         return redirect(url_for("plans.show", plan_id=state["plan_id"], version=state["version"]))
     return render_template("plans/job.html", job=j, state=state,
                            name=(j.params or {}).get("name") or "")
+
+
+@bp.route("/rencana/job/<int:job_id>/ulang", methods=["POST"])
+def job_retry(job_id: int):
+    """Run a failed job again (a new job with the same request)."""
+    j = jobs.get_job(job_id)
+    if j is None:
+        abort(404)
+    if j.status != "failed" or not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        new_id = jobs.retry(current_app._get_current_object(), j, submitted_by=current_user.id)
+    except (jobs.QueueFull, pipeline.PlanningError) as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("plans.job", job_id=job_id))
+    return redirect(url_for("plans.job", job_id=new_id))
 
 
 @bp.route("/rencana/job/<int:job_id>.json")
@@ -367,46 +372,47 @@ def _version_or_404(plan_id: int, version: int):
     v = plan_store.get_version(plan_id, version) if plan is not None else None
     if v is None or v.result is None:
         abort(404)
+    access.require_plan_visible(v.result)
     return plan, v
 
 
 @bp.route("/rencana/<int:plan_id>")
 def latest(plan_id: int):
     v = plan_store.latest_version(plan_id)
-    if v is None:
+    if v is None or not v.result:
         abort(404)
+    access.require_plan_visible(v.result)
     return redirect(url_for("plans.show", plan_id=plan_id, version=v.version))
 
 
-PARAM_LABELS = {
-    "start_date": _l("Tanggal mulai"), "days": _l("Jumlah hari kerja"),
-    "work_start": _l("Jam mulai kerja"), "work_end": _l("Jam selesai kerja"),
-    "skip_weekends": _l("Lewati Sabtu dan Minggu"), "holidays": _l("Hari libur"),
-    "below": _l("Hanya desa dengan rekam di bawah (%)"), "min_unrecorded": _l("Belum rekam minimal"),
-    "turnout": _l("Perkiraan kehadiran (%)"), "must_visit": _l("Wajib dikunjungi (kode desa)"),
-    "exclude": _l("Dikecualikan (kode desa)"), "pooling": _l("Titik kumpul gabungan (pooling)"),
-    "time_limit": _l("Batas waktu hitung (detik)"), "seed": _l("Benih acak (seed)"),
-    "replanned_from": _l("Dihitung ulang mulai"),
-}
-
-
-def params_rows(params: dict) -> list[tuple[str, str]]:
-    rows = []
-    for key, label in PARAM_LABELS.items():
-        if key not in params:
-            continue
-        value = params[key]
-        if key == "below":
-            value = "–" if value is None else f"{float(value) * 100:g}"
-        elif key == "turnout":
-            value = f"{float(value) * 100:g}"
-        elif key == "pooling":
-            value = _("tidak") if not value else _("ya, radius %(km)s km", km=value.get("radius_km"))
-        elif isinstance(value, bool):
-            value = _("ya") if value else _("tidak")
-        elif isinstance(value, list):
-            value = ", ".join(str(x) for x in value) or "–"
-        rows.append((str(label), str(value)))
+def params_rows(data: dict) -> list[tuple[str, str]]:
+    """What a version was made from, as (label, value) rows for the plan page."""
+    try:
+        p = P.PlanParams.from_dict(data)
+    except P.ParamsError:
+        return []
+    loc = locale()
+    yes, no = _("ya"), _("tidak")
+    cal, sel = p.calendar, p.selection
+    rows = [
+        (_("Tanggal mulai"), fmt.date_medium(cal.start_date, loc)),
+        (_("Jumlah hari kerja"), fmt.integer(cal.days, loc)),
+        (_("Jam kerja"), f"{cal.work_start}–{cal.work_end}"),
+        (_("Lewati Sabtu dan Minggu"), yes if cal.skip_weekends else no),
+        (_("Hari libur"), ", ".join(fmt.date_medium(h, loc) for h in cal.holidays) or "–"),
+        (_("Hanya desa dengan rekam di bawah"), "–" if sel.below is None
+         else fmt.percent(sel.below, loc, 0)),
+        (_("Belum rekam minimal"), fmt.integer(sel.min_unrecorded, loc)),
+        (_("Perkiraan kehadiran"), fmt.percent(sel.turnout, loc, 0)),
+        (_("Wajib dikunjungi (kode desa)"), ", ".join(sel.must_visit) or "–"),
+        (_("Dikecualikan (kode desa)"), ", ".join(sel.exclude) or "–"),
+        (_("Titik kumpul gabungan (pooling)"), no if p.pooling is None else
+         _("ya, radius %(km)s", km=fmt.km(p.pooling.radius_km, loc))),
+        (_("Batas waktu hitung (detik)"), fmt.integer(p.solver.time_limit, loc)),
+        (_("Benih acak (seed)"), str(p.solver.seed)),
+    ]
+    if p.replan is not None:
+        rows.append((_("Dihitung ulang mulai"), fmt.date_medium(p.replan.from_date, loc)))
     return rows
 
 
@@ -415,10 +421,16 @@ def show(plan_id: int, version: int):
     plan, v = _version_or_404(plan_id, version)
     result = v.result
     dataset = repository.get_dataset(plan.dataset_id) if plan.dataset_id else None
+    share_links = []
+    if access.can("share.revoke", "POST"):
+        link = link_for(plan_id, version)
+        share_links = [(f"{td.team_name} — {fmt.date_medium(td.date, locale())}", link(td))
+                       for td in plan_json.team_days(result)]
     return render_template(
         "plans/show.html", plan=plan, version=v, result=result,
-        summary=plan_store.result_summary(result), versions=plan_store.list_versions(plan_id),
+        summary=plan_json.summary(result), versions=plan_store.list_versions(plan_id),
         params=v.params or {}, param_rows=params_rows(v.params or {}), dataset=dataset,
+        share_links=share_links,
         mode_label=mode_label, reason_label=reason_label,
     )
 
@@ -435,20 +447,11 @@ def download(plan_id: int, version: int):
 
 @bp.route("/rencana/<int:plan_id>/v<int:version>/map.html")
 def map_document(plan_id: int, version: int):
-    from .. import maps
-    from . import maps as maps_web
-
     plan, v = _version_or_404(plan_id, version)
     dataset = repository.get_dataset(plan.dataset_id) if plan.dataset_id else None
-    if dataset is None:
-        dataset = repository.current_dataset()
-    if dataset is None:
+    cov = coverage.coverage(dataset=dataset)
+    if cov is None or not len(cov.frame):
         abort(404)
-    frame = repository.villages_frame(dataset)
-    if not len(frame):
-        abort(404)
-    m = maps_web.build_map(dataset, frame, frame, labels=maps_web.map_labels(), plan=v.result,
-                           asset_base=url_for("static", filename="vendor").rstrip("/"))
-    return maps.render_html(m), 200, {"Content-Type": "text/html; charset=utf-8",
-                                      "X-Frame-Options": "SAMEORIGIN"}
-
+    m = coverage.build_map(cov, labels=map_labels(), plan=v.result, asset_base=asset_base(),
+                           locale=locale())
+    return map_response(m)

@@ -53,7 +53,9 @@ def pytest_collection_modifyitems(config, items):
 
 def _root_conftest():
     """tests/conftest.py as a module. ``import conftest`` is ambiguous once this directory is
-    collected (both files are named conftest.py), so it is loaded by path, once."""
+    collected (both files are named conftest.py); tests/conftest.py registers itself as
+    ``_planner_tests_root_conftest`` (one module, so one set of session database templates),
+    and is loaded by path only if that did not happen."""
     mod = sys.modules.get("_planner_tests_root_conftest")
     if mod is None:
         spec = importlib.util.spec_from_file_location("_planner_tests_root_conftest", ROOT_CONFTEST)
@@ -67,6 +69,11 @@ def make_app(tmp_path, **overrides):
     """``make_app`` of tests/conftest.py, so ``from conftest import make_app`` works even when
     it resolves to this file."""
     return _root_conftest().make_app(tmp_path, **overrides)
+
+
+def table_counts(app=None) -> dict[str, int]:
+    """``table_counts`` of tests/conftest.py (rows per import table), for the same reason."""
+    return _root_conftest().table_counts(app)
 
 
 @pytest.fixture(scope="session", name="make_app")

@@ -13,7 +13,7 @@ from browserkit import assert_no_console_errors, assert_no_external_requests, st
 from mapdata import XSS_KECAMATAN, XSS_NAMES, fictional_villages, kotim_villages, store
 from shapely.geometry import shape
 
-from planner import maps
+from planner import fmt, maps
 
 pytestmark = pytest.mark.browser
 
@@ -60,8 +60,13 @@ def villages_of(app):
         return ranking.add_measures(repository.villages_frame())
 
 
-def open_map(page, url: str, min_paths: int = 1):
-    """Open the map page and return the map's frame once Leaflet has drawn the villages."""
+def open_map(page, url: str, min_paths: int = 1, app=None):
+    """Open the map page (logging in first as an office viewer, through the login form, when
+    ``app`` is given) and return the map's frame once Leaflet has drawn the villages."""
+    if app is not None:
+        from fixtures_auth import _browser_login
+
+        _browser_login(page, url.split("/peta")[0], app, "viewer")
     page.goto(url)
     page.wait_for_selector("#map-frame")
     frame = page.frame_locator("#map-frame")
@@ -112,7 +117,7 @@ def take_screenshot(page, path: Path) -> Path:
 def test_demo_map_renders_offline_with_legend(demo_site, page, tmp_path):
     app, base = demo_site
     rows = villages_of(app)
-    frame = open_map(page, f"{base}/peta", min_paths=len(rows))
+    frame = open_map(page, f"{base}/peta", min_paths=len(rows), app=app)
     n_paths = frame.locator("path.leaflet-interactive").count()
     assert n_paths >= len(rows)  # every village polygon (+ route/context would add more)
     legend = frame.locator("#planner-legend")
@@ -138,7 +143,7 @@ def test_demo_map_renders_offline_with_legend(demo_site, page, tmp_path):
 def test_tooltip_shows_the_villages_numbers(demo_site, page):
     app, base = demo_site
     rows = villages_of(app)
-    frame = open_map(page, f"{base}/peta", min_paths=len(rows))
+    frame = open_map(page, f"{base}/peta", min_paths=len(rows), app=app)
     # the biggest village of the top-10 priorities (easy to hit at regency zoom)
     from planner import ranking
 
@@ -149,15 +154,15 @@ def test_tooltip_shows_the_villages_numbers(demo_site, page):
     text = hover_village(page, frame, rows, v["code"])
     assert v["name"] in text and v["kecamatan"] in text
     for n in (v["obliged"], v["recorded"], v["unrecorded"]):
-        assert maps.fmt_int(n) in text
-    assert f"{v['rate'] * 100:.1f} %" in text
+        assert fmt.integer(n, "id") in text
+    assert fmt.percent(v["rate"], "id") in text
     assert_no_console_errors(page)
 
 
 def test_layer_control_toggles_layers(demo_site, page):
     app, base = demo_site
     rows = villages_of(app)
-    frame = open_map(page, f"{base}/peta", min_paths=len(rows))
+    frame = open_map(page, f"{base}/peta", min_paths=len(rows), app=app)
     n_kec = rows["kecamatan"].nunique()
     box = layer_checkbox(frame, "Batas kecamatan")
     assert box.is_checked()
@@ -177,7 +182,7 @@ def test_layer_control_toggles_layers(demo_site, page):
 def test_row_opens_on_map_and_map_opens_row(demo_site, page):
     app, base = demo_site
     rows = villages_of(app)
-    frame = open_map(page, f"{base}/peta", min_paths=len(rows))
+    frame = open_map(page, f"{base}/peta", min_paths=len(rows), app=app)
     link = page.locator("#ranking a.map-focus").nth(2)
     code, name = link.get_attribute("data-code"), link.inner_text()
     link.click()
@@ -201,7 +206,7 @@ def test_readme_screenshot(demo_site, page, tmp_path):
     app, base = demo_site
     rows = villages_of(app)
     page.set_viewport_size({"width": 1280, "height": 1000})
-    open_map(page, f"{base}/peta", min_paths=len(rows))
+    open_map(page, f"{base}/peta", min_paths=len(rows), app=app)
     shot = take_screenshot(page, tmp_path / "map.png")
     if os.environ.get("PLANNER_UPDATE_SCREENSHOTS") == "1":
         README_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
@@ -214,7 +219,7 @@ def test_readme_screenshot(demo_site, page, tmp_path):
 def test_hostile_names_render_as_text(xss_site, page):
     app, base = xss_site
     rows = villages_of(app)
-    frame = open_map(page, f"{base}/peta", min_paths=len(rows))
+    frame = open_map(page, f"{base}/peta", min_paths=len(rows), app=app)
     script_code = rows.loc[rows["name"] == XSS_NAMES[0], "code"].item()
     img_code = rows.loc[rows["name"] == XSS_NAMES[1], "code"].item()
     text = hover_village(page, frame, rows, script_code)
@@ -245,7 +250,7 @@ def test_hostile_names_render_as_text(xss_site, page):
 def test_kotim_map_with_basemap_stays_local(kotim_site, page, tmp_path):
     app, base = kotim_site
     stub_tiles(page)  # the OSM layer is ON for real data: its tiles are answered locally
-    frame = open_map(page, f"{base}/peta", min_paths=185)
+    frame = open_map(page, f"{base}/peta", min_paths=185, app=app)
     assert frame.locator("path.leaflet-interactive").count() >= 185
     assert frame.locator(".planner-kec-label").count() == 17
     frame.locator("img.leaflet-tile-loaded").first.wait_for()

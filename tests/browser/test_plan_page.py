@@ -8,13 +8,12 @@ import re
 import time
 
 import pytest
-from test_plans_web import HOSTILE, load_tiny, next_monday
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def plan_server(tmp_path_factory, make_app, live_server):
+def plan_server(tmp_path_factory, make_app, live_server, load_tiny):
     app = make_app(tmp_path_factory.mktemp("plan_page"), PLAN_ASYNC=True, PLAN_TIME_LIMIT_S=3)
     load_tiny(app)
     yield app, live_server(app)
@@ -29,16 +28,18 @@ def no_favicon(page) -> None:
     page.context.route("**/favicon.ico", lambda route: route.fulfill(status=204, body=b""))
 
 
-def test_submit_form_see_progress_and_routes(plan_server, page, assert_clean):
+def test_submit_form_see_progress_and_routes(plan_server, page, assert_clean, next_monday,
+                                             hostile_name, browser_login):
     app, base = plan_server
     no_favicon(page)
+    browser_login(page, base, app, "coordinator")
     page.goto(f"{base}/rencana")
     page.fill("#name", "Rencana peramban")
     page.fill("#teams-0-name", "Tim Darat")
     page.fill("#teams-1-name", "Tim Perahu")
     page.select_option("#teams-1-mode", "both")
     page.fill("#teams-1-max_nights", "2")
-    page.fill("#start_date", next_monday().isoformat())
+    page.fill("#start_date", next_monday.isoformat())
     page.fill("#days", "3")
     assert page.input_value("#time_limit") == "3"  # the app's default limit
     # a tiny instance converges early (about 70 % of the limit): give it 6 s so the progress
@@ -80,32 +81,30 @@ def test_submit_form_see_progress_and_routes(plan_server, page, assert_clean):
     map_frame = page.frame(url=re.compile(r"/map\.html$"))
     assert map_frame.evaluate("() => !!window.plannerMap && Object.keys(window.plannerLayers).length > 0")
     # the hostile village name is shown as text, never run
-    assert HOSTILE not in page.content() or page.locator("script", has_text="alert('x')").count() == 0
+    assert hostile_name not in page.content() or page.locator("script", has_text="alert('x')").count() == 0
     assert_clean(page)
 
 
-def test_failed_solve_shows_message_and_link_back(plan_server, page, assert_clean):
+def test_failed_solve_shows_message_and_link_back(plan_server, page, assert_clean, next_monday,
+                                                  browser_login):
     """A solve the engine refuses: the progress page shows the paragraph and a link back."""
     app, base = plan_server
     no_favicon(page)
-    from planner import jobs
+    browser_login(page, base, app, "coordinator")
+    from planner import jobs, repository
+    from planner import params as P
 
     with app.app_context():
-        from planner import repository
-
         ds = repository.current_dataset()
         b = repository.default_base()
-        job_id = jobs.submit_plan_job(app, {
-            "name": "Kunci mustahil", "dataset_id": ds.id, "days": 1,
-            "start_date": next_monday().isoformat(), "time_limit": 1,
-            "teams": [{"name": "Tim A", "base": {"name": b.name, "lat": b.lat, "lon": b.lon},
-                       "kits": 3, "mode": "road", "max_nights": 0}],
-            "locks": [{"site_code": "99.01.01.2001", "date": next_monday().isoformat(),
-                       "team": "Tim Tidak Ada"}],
-        })
+        job_id = jobs.submit_plan_job(app, P.build(
+            name="Kunci mustahil", dataset_id=ds.id, days=1, start_date=next_monday,
+            time_limit=1, teams=[P.team("Tim A", {"name": b.name, "lat": b.lat, "lon": b.lon})],
+            locks=[{"site_code": "99.01.09.9999", "date": next_monday.isoformat(),
+                    "team": "Tim A"}]))
     page.goto(f"{base}/rencana/job/{job_id}")
     page.locator("#job-error").wait_for(state="visible", timeout=30000)
-    assert "Tim Tidak Ada" in page.inner_text("#job-error-text")
+    assert "99.01.09.9999" in page.inner_text("#job-error-text")
     assert page.inner_text("#job-status") == "Gagal"
     page.click("text=Kembali ke formulir rencana")
     page.wait_for_url(re.compile(r"/rencana(#new)?$"))

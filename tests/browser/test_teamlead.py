@@ -4,6 +4,7 @@ big tap targets, the route map loads from this server only, no console errors.""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -15,19 +16,26 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 @pytest.fixture(scope="module")
-def teamlead_site(make_app, live_server, tmp_path_factory):
+def teamlead_site(make_app, live_server, tmp_path_factory, store_plan_doc):
     """A live server with the fixture plan (tests/data/plan_daysheet.json) stored."""
     app = make_app(tmp_path_factory.mktemp("teamlead"))
     with app.app_context():
-        from planner import plan_store, repository
+        from planner import repository
 
         repository.replace_villages(gpd.read_file(DATA / "villages_daysheet.geojson"),
                                     source_file="villages_daysheet.geojson", fictional=True)
-        plan = plan_store.create_plan("Uji tim lapangan", None)
-        version = plan_store.save_version(
-            plan, {}, json.loads((DATA / "plan_daysheet.json").read_text(encoding="utf-8")))
-        ids = (plan.id, version.version)
-    return live_server(app), ids
+        ids = store_plan_doc(json.loads((DATA / "plan_daysheet.json").read_text(encoding="utf-8")),
+                             "Uji tim lapangan")
+    return app, live_server(app), ids
+
+
+def share_url(app, base, plan_id, version, team, date) -> str:
+    """The signed share link a day sheet's QR code carries (no account needed on a phone)."""
+    from planner import plan_store, sharing
+
+    with app.app_context():
+        plan = plan_store.get_plan(plan_id)
+        return f"{base}/s/{sharing.make_token(app.secret_key, plan, version, team, date)}"
 
 
 TAP_TARGETS_JS = """() => [...document.querySelectorAll('a, button, input, select, summary')]
@@ -37,11 +45,13 @@ TAP_TARGETS_JS = """() => [...document.querySelectorAll('a, button, input, selec
                       w: r.width, h: r.height}; })"""
 
 
-@pytest.mark.parametrize("team,date,stops", [(1, "2026-12-01", 3), (2, "2026-12-01", 2)])
-def test_teamlead_page_on_a_360px_phone(page, teamlead_site, assert_clean, team, date, stops):
-    base, (plan_id, version) = teamlead_site
+@pytest.mark.parametrize("team,date,stops,totals", [
+    (1, "2026-12-01", 3, "58,2 km · 1 jam 29 mnt"), (2, "2026-12-01", 2, "56,8 km · 1 jam 58 mnt")])
+def test_teamlead_page_on_a_360px_phone(page, teamlead_site, assert_clean, team, date, stops,
+                                        totals):
+    app, base, (plan_id, version) = teamlead_site
     page.set_viewport_size({"width": 360, "height": 740})
-    page.goto(f"{base}/t/{plan_id}/{version}/{team}/{date}")
+    page.goto(share_url(app, base, plan_id, version, team, date))
     page.wait_for_load_state("networkidle")
 
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
@@ -58,6 +68,10 @@ def test_teamlead_page_on_a_360px_phone(page, teamlead_site, assert_clean, team,
     if team == 1:
         # the untrusted name is shown as text, never run
         assert '<script>alert(1)</script>' in cards.nth(1).inner_text()
+    # distances and durations in Indonesian (planner.fmt): "58,2 km", "1 jam 29 mnt", never "m"
+    foot = page.locator("#stops tfoot").inner_text()
+    assert totals in foot
+    assert not re.search(r"\b\d+ m\b", page.locator("#stops").inner_text())
 
     # every visible link/button is a big tap target
     targets = page.evaluate(TAP_TARGETS_JS)
@@ -82,9 +96,9 @@ def test_teamlead_page_on_a_360px_phone(page, teamlead_site, assert_clean, team,
 
 
 def test_teamlead_missing_day_is_a_404_page(page, teamlead_site, assert_clean):
-    base, (plan_id, version) = teamlead_site
+    app, base, (plan_id, version) = teamlead_site
     page.set_viewport_size({"width": 360, "height": 740})
-    response = page.goto(f"{base}/t/{plan_id}/{version}/1/2030-01-01")
+    response = page.goto(share_url(app, base, plan_id, version, 1, "2030-01-01"))
     assert response.status == 404
     assert "Traceback" not in page.content()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360

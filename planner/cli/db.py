@@ -1,26 +1,11 @@
-"""The ``planner`` command: a Flask CLI group (``planner run`` serves the app).
-
-Commands that belong to an area live with that area's blueprint (``cli_group=None``);
-this module holds the console-script entry point and the database/demo commands.
-"""
+"""``planner init-db``, ``planner load-demo`` and ``planner generate-demo``."""
 
 from __future__ import annotations
 
 import click
-from flask import Flask
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import with_appcontext
 
-
-def _create_app():
-    from . import create_app
-
-    return create_app()
-
-
-@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False,
-             load_dotenv=False, set_debug_flag=False)
-def main():
-    """Jemput Bola Planner (Perencana Jemput Bola)."""
+from .common import database_label, needs_db
 
 
 def upgrade_db() -> None:
@@ -31,39 +16,49 @@ def upgrade_db() -> None:
 
 
 @click.command("init-db")
+@click.option("--admin", "admin_name", default="admin", show_default=True,
+              help="Name of the first admin account (created only when there are no accounts).")
 @with_appcontext
-def init_db_command():
-    """Create or upgrade the database schema (Alembic migrations)."""
-    from flask import current_app
+def init_db_command(admin_name: str):
+    """Create or upgrade the database schema (Alembic migrations); on a database without
+    accounts, create the first admin and print its generated password once."""
+    from .. import accounts
 
     upgrade_db()
-    click.echo(f"Database ready: {_safe_url(current_app.config['SQLALCHEMY_DATABASE_URI'])}")
+    click.echo(f"Database ready: {database_label()}")
+    created = accounts.ensure_admin(admin_name)
+    if created is not None:
+        user, password = created
+        click.echo("")
+        click.echo("  First admin account created (the password is shown only this once):")
+        click.echo(f"    user:     {user.username}")
+        click.echo(f"    password: {password}")
+        click.echo("  Log in at /masuk and change it at /akun/sandi; add accounts for the office")
+        click.echo("  at /admin/pengguna or with `planner user create`.")
+        click.echo("")
 
 
 @click.command("load-demo")
 @click.option("--if-empty", is_flag=True, help="Only when the database holds no villages yet.")
 @click.option("--with-plan/--no-plan", default=True, show_default=True,
               help="Also solve a sample plan (about 10 s) so the plan pages show routes.")
-@with_appcontext
+@needs_db
 def load_demo_command(if_empty: bool, with_plan: bool):
     """Load the built-in FICTIONAL demo regency from data/."""
-    from . import repository
-    from .demo import load_demo
+    from .. import fmt, pipeline, repository
+    from ..demo import load_demo
 
     if if_empty and not repository.is_empty():
         click.echo("Database already has villages; demo not loaded.")
         return
-    summary = load_demo()
-    click.echo(summary)
+    click.echo(load_demo())
     if with_plan:
         # A newcomer sees routes at once: a sample plan on the demo (3 teams x 5 days).
-        from .plan_store import PlanStoreError, create_sample_plan
-
         try:
-            v = create_sample_plan(time_limit=10)
-            people = v.result["totals"]["people"]
+            v = pipeline.create_sample_plan(time_limit=10)
+            people = fmt.integer(v.result["totals"]["people"], "id")
             click.echo(f"Sample plan: /rencana/{v.plan_id}/v{v.version} ({people} people planned)")
-        except PlanStoreError as exc:
+        except pipeline.PlanningError as exc:
             click.echo(f"Sample plan not created: {exc}", err=True)
 
 
@@ -73,24 +68,12 @@ def load_demo_command(if_empty: bool, with_plan: bool):
 @click.option("--seed", default=None, type=int, help="Random seed (default: the committed demo's).")
 def generate_demo_command(out_dir: str | None, seed: int | None):
     """Regenerate the FICTIONAL demo files (byte-identical for the same seed)."""
-    from . import DATA_DIR
-    from .demo import DEFAULT_SEED, write_demo
+    from ..demo import DEFAULT_SEED, write_demo
+    from ..paths import DATA_DIR
 
     written = write_demo(out_dir or DATA_DIR, seed=DEFAULT_SEED if seed is None else seed)
     for path in written.values():
         click.echo(f"{path} ({path.stat().st_size:,} bytes)")
 
 
-def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001
-        return "(database)"
-
-
-def init_app(app: Flask) -> None:
-    app.cli.add_command(init_db_command)
-    app.cli.add_command(load_demo_command)
-    app.cli.add_command(generate_demo_command)
+COMMANDS = (init_db_command, load_demo_command, generate_demo_command)

@@ -1,0 +1,238 @@
+"""The planning pipeline: params → instance → solve → validate → store. One path for everyone.
+
+The web form, ``planner plan``, ``planner replan``, the re-plan button, the sample plan and the
+background jobs all call :func:`run` (or :func:`solve` when nothing is to be stored) with a
+checked :class:`planner.params.PlanParams`:
+
+1. **instance**: the dataset's villages (``repository.villages_frame``) and the request
+   (``engine.request_from_params``) become the engine ``Instance``; the travel source is the
+   one the params name (built-in model, the office's matrix CSV, or an OSRM server);
+2. **solve**: ``engine.solve`` with the params' time limit, seed and solution limit;
+3. **validate**: the independent validator (``engine.validate_plan``) re-checks the plan
+   against the instance, and the Plan JSON is checked against ``plan.schema.json``. A plan
+   with any problem raises :class:`PlanningError` and is **never stored or written**;
+4. **store** (``run`` only): a re-plan keeps the earlier days of the version it starts from
+   (``plan_json.merge_replan``); ``plan_json.finalise`` sets the stored keys; plan, version and
+   job status are written in ONE transaction (``plan_store``). Nothing is written on failure.
+
+Plain Python over the persistence layer: no Flask import.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from . import audit, engine, plan_json, plan_store, repository
+from .extensions import db
+from .models import Dataset, PlanJob, PlanVersion
+from .params import ParamsError, PlanParams
+from .params import build as build_params
+from .params import team as team_params
+
+log = logging.getLogger(__name__)
+
+#: ``progress(phase, elapsed_s, best_people, n_solutions)``; phase is ``preparing``,
+#: ``solving``, ``checking`` or ``storing``.
+Progress = Callable[[str, float | None, float | None, int | None], None]
+
+
+class PlanningError(Exception):
+    """A plan that cannot be made or stored; the message is for the coordinator, as is."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A solved and validated plan (not stored yet)."""
+
+    params: PlanParams
+    dataset: Dataset
+    plan: dict          # Plan JSON as the engine wrote it (validated)
+    instance: dict      # what the solver saw (``Instance.to_dict``)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+# --------------------------------------------------------------------------- steps
+def load_params(data: dict) -> PlanParams:
+    """Stored or submitted params → :class:`PlanParams` (``PlanningError`` when unusable)."""
+    try:
+        return PlanParams.from_dict(data)
+    except ParamsError as exc:
+        raise PlanningError(str(exc)) from exc
+
+
+def travel_source(params: PlanParams):
+    """The travel source the params name (``planner.travel``)."""
+    from . import travel
+
+    settings = travel.TravelParams(**dict(params.travel.settings))
+    if params.travel.source == "matrix":
+        return travel.MatrixCsvTravel(params.travel.file, settings)
+    if params.travel.source == "osrm":
+        return travel.OsrmTravel(params.travel.url, settings)
+    return travel.GreatCircleTravel(settings)
+
+
+def build_instance(params: PlanParams) -> tuple[Dataset, Any]:
+    """The dataset and the engine instance for ``params``."""
+    from . import travel
+
+    dataset = repository.get_dataset(params.dataset_id)
+    if dataset is None:
+        raise PlanningError("Data (rekap) untuk rencana ini tidak ditemukan. Impor data dulu.")
+    frame = repository.villages_frame(dataset)
+    if len(frame) == 0:
+        raise PlanningError("Data ini belum berisi desa dengan angka rekaman.")
+    try:
+        request = engine.request_from_params(params, dataset=dataset.name)
+        return dataset, engine.build_instance(frame, request, travel_source(params))
+    except (engine.PlanInputError, travel.TravelError) as exc:
+        raise PlanningError(f"Rencana tidak dapat disusun: {exc}") from exc
+
+
+def solve(params: PlanParams, progress: Progress | None = None, *, workers: int = 2) -> Outcome:
+    """Build, solve and validate ``params``. Raises :class:`PlanningError` when the plan cannot
+    be made or fails a check (nothing is returned then, so nothing can be stored)."""
+    if progress is not None:
+        progress("preparing", None, None, None)
+    dataset, instance = build_instance(params)
+    db.session.commit()  # end the read transaction before a long solve
+    if progress is not None:
+        progress("solving", None, None, None)
+    cb = (lambda e, b, n: progress("solving", e, b, n)) if progress is not None else None
+    s = params.solver
+    try:
+        plan = engine.solve(instance, time_limit=float(s.time_limit), seed=int(s.seed),
+                            progress=cb, workers=workers, solution_limit=s.solution_limit)
+    except engine.PlanInputError as exc:  # e.g. locks that cannot be met together
+        raise PlanningError(f"Rencana tidak dapat dihitung: {exc}") from exc
+    if progress is not None:
+        progress("checking", None, None, None)
+    result = plan.to_dict()
+    instance_dict = instance.to_dict()
+    problems = engine.validate_plan(result, instance_dict) + plan_json.schema_errors(result)
+    if problems:
+        log.error("Plan failed validation (%d problems): %s", len(problems), problems[:20])
+        raise PlanningError(
+            "Rencana hasil perhitungan tidak lolos pemeriksaan ulang, jadi tidak disimpan. "
+            "Coba lagi dengan batas waktu atau seed lain. Masalah: " + "; ".join(problems[:3]))
+    return Outcome(params=params, dataset=dataset, plan=result, instance=instance_dict)
+
+
+def finalise(outcome: Outcome, *, plan_id: int, version: int, plan_name: str) -> dict:
+    """The Plan JSON as stored: merged with the earlier days on a re-plan, store keys set,
+    schema-checked (``PlanningError`` if it does not conform)."""
+    params = outcome.params
+    result = outcome.plan
+    if params.replan is not None:
+        base = plan_store.get_version(params.replan.plan_id, params.replan.from_version)
+        if base is None or not base.result:
+            raise PlanningError("Versi rencana yang dihitung ulang tidak ditemukan.")
+        result = plan_json.merge_replan(base.result, result, params.replan.from_date)
+    ds = outcome.dataset
+    result = plan_json.finalise(
+        result, plan_id=plan_id, version=version, plan_name=plan_name, dataset=ds.name,
+        dataset_id=ds.id, params=params.to_dict(), fictional=bool(ds.fictional),
+        synthetic=bool(ds.synthetic))
+    problems = plan_json.schema_errors(result)
+    if problems:
+        log.error("Stored plan does not conform to the schema: %s", problems[:20])
+        raise PlanningError("Rencana tidak sesuai format Plan JSON, jadi tidak disimpan: "
+                            + "; ".join(problems[:3]))
+    return result
+
+
+def store(outcome: Outcome, *, job: PlanJob | None = None) -> PlanVersion:
+    """Write the plan (a new plan, or a new version of ``params.replan.plan_id``) and the job
+    status in one transaction."""
+    params = outcome.params
+    try:
+        if params.replan is not None:
+            plan = plan_store.get_plan(params.replan.plan_id)
+            if plan is None:
+                raise PlanningError("Rencana yang akan dihitung ulang tidak ditemukan.")
+            newest = plan_store.next_version_number(plan.id) - 1
+            if newest != params.replan.from_version:
+                # someone else re-planned this plan meanwhile: never mix two re-plans
+                raise PlanningError(
+                    f"Rencana ini sudah punya versi {newest} yang lebih baru dari versi "
+                    f"{params.replan.from_version} yang Anda hitung ulang (dibuat orang lain "
+                    "sementara perhitungan ini berjalan). Tidak ada yang disimpan: buka versi "
+                    f"{newest} lalu hitung ulang dari sana.")
+        else:
+            plan = plan_store.create_plan(params.name or "Rencana", outcome.dataset.id,
+                                          commit=False)
+        number = plan_store.next_version_number(plan.id)
+        result = finalise(outcome, plan_id=plan.id, version=number, plan_name=plan.name)
+        version = plan_store.add_version(
+            plan, number, params.to_dict(), result,
+            replanned_from=params.replan.from_date if params.replan else None)
+        audit.record("plan.replan" if params.replan else "plan.create",
+                     f"plan {plan.id} v{number}",
+                     after={"name": plan.name, **result["totals"],
+                            "replanned_from": result.get("replanned_from")})
+        if job is not None:
+            job.plan_id = plan.id
+            job.version_id = version.id
+            job.status = "done"
+            job.error = None
+            job.finished_at = utcnow()
+        db.session.commit()
+    except IntegrityError as exc:  # the same version number written twice at once
+        db.session.rollback()
+        raise PlanningError("Rencana ini baru saja disimpan dengan nomor versi yang sama oleh "
+                            "perhitungan lain. Tidak ada yang disimpan: buka versi terbaru lalu "
+                            "hitung ulang dari sana.") from exc
+    except Exception:
+        db.session.rollback()
+        raise
+    return version
+
+
+def run(params: PlanParams, progress: Progress | None = None, *, job: PlanJob | None = None,
+        workers: int = 2) -> PlanVersion:
+    """Solve, validate and store ``params`` (see the module docstring)."""
+    if params.replan is not None and plan_store.get_plan(params.replan.plan_id) is None:
+        raise PlanningError("Rencana yang akan dihitung ulang tidak ditemukan.")
+    outcome = solve(params, progress, workers=workers)
+    if progress is not None:
+        progress("storing", None, None, None)
+    return store(outcome, job=job)
+
+
+# --------------------------------------------------------------------------- sample plan
+def next_monday(today: dt.date | None = None) -> dt.date:
+    today = today or dt.date.today()
+    return today + dt.timedelta(days=(7 - today.weekday()) % 7 or 7)
+
+
+def sample_params(time_limit: float = 10, *, start_date: dt.date | None = None) -> PlanParams:
+    """The sample plan: 3 teams × 5 working days from the default base; the third team has a
+    car and a boat and may stay up to 3 nights away; seed 1; the form's other defaults."""
+    base = repository.default_base()
+    if base is None:
+        raise PlanningError("Belum ada pangkalan tim (kantor): rencana contoh tidak dapat dibuat.")
+    dataset = repository.current_dataset()
+    if dataset is None:
+        raise PlanningError("Belum ada data: impor rekap dan batas desa dulu.")
+    b = {"id": base.id, "name": base.name, "lat": base.lat, "lon": base.lon}
+    return build_params(
+        name="Rencana contoh (3 tim × 5 hari)", dataset_id=dataset.id,
+        teams=[team_params("Tim 1", b), team_params("Tim 2", b),
+               team_params("Tim 3 (perahu)", b, mode="both", max_nights=3)],
+        start_date=start_date or next_monday(), days=5, time_limit=time_limit, seed=1)
+
+
+def create_sample_plan(time_limit: float = 10, *, start_date: dt.date | None = None,
+                       workers: int = 2) -> PlanVersion:
+    """Solve and store the sample plan on the current dataset (``planner load-demo``), so a
+    newcomer sees routes at once. Raises :class:`PlanningError`; nothing is stored then."""
+    return run(sample_params(time_limit, start_date=start_date), workers=workers)

@@ -66,7 +66,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 translations: $(VENV)/.installed-test
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o planner/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ -o planner/translations/messages.pot .
 	$(BIN)/pybabel update -i planner/translations/messages.pot -d planner/translations
 	$(BIN)/pybabel compile -d planner/translations
 

@@ -7,10 +7,11 @@ import click
 from flask.cli import FlaskGroup
 
 
-def _create_app():
+def _create_app(overrides: dict | None = None):
+    """The app (``planner serve`` passes config overrides for its workers)."""
     from planner import create_app
 
-    return create_app()
+    return create_app(overrides)
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False,

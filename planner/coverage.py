@@ -28,10 +28,11 @@ class Filters:
     below: float | None = None
     kecamatan: str | None = None
     min_unrecorded: int = 0
+    query: str | None = None  # village name or code, accent- and case-insensitive
 
     def as_kwargs(self) -> dict:
         return {"below": self.below, "kecamatan": self.kecamatan,
-                "min_unrecorded": self.min_unrecorded}
+                "min_unrecorded": self.min_unrecorded, "query": self.query}
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ import io
 import json
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -69,6 +69,7 @@ MONTHS_ID = [
 FILES = {
     "villages": "demo_villages.geojson",
     "recap": "demo_recap.csv",
+    "attributes": "demo_attributes.csv",
     "context": "demo_context.geojson",
     "meta": "demo.json",
     "readme": "README.md",
@@ -106,6 +107,7 @@ class Demo:
     recap: pd.DataFrame  # code, name, kecamatan, population, obliged, recorded, access, no_signal
     context: gpd.GeoDataFrame  # kind, name, code, role, geometry
     meta: dict
+    attributes: list = field(default_factory=list)  # rows of demo_attributes.csv
 
 
 def _to_lonlat(geom):
@@ -789,6 +791,41 @@ def generate(seed: int = DEFAULT_SEED) -> Demo:
     context = gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
 
     road_end_lon, road_end_lat = _lonlat(*geo.road.coords[-1])
+
+    # --- the office's set-up (deterministic, no random draws): a car base at the office and a
+    # pier where the road ends (cars and boats start there), a team roster with a boat team,
+    # and the villages where a team can sleep (kecamatan offices and puskesmas)
+    end_x, end_y = geo.road.coords[-1]
+    pier_i = int(np.argmin(np.hypot(xy[:, 0] - end_x, xy[:, 1] - end_y)))
+    pier_lon, pier_lat = stops[pier_i]
+    pier_name = f"Dermaga {names[pier_i]} (fiktif)"
+    bases = [
+        {"name": BASE_NAME, "lat": round(base_lat, 5), "lon": round(base_lon, 5),
+         "vehicles": "car", "default": True},
+        {"name": pier_name, "lat": round(pier_lat, 5), "lon": round(pier_lon, 5),
+         "vehicles": "both", "default": False},
+    ]
+    roster = [
+        {"name": "Tim 1", "leader": "Rahmat (fiktif)", "phone": "0812-0000-0101",
+         "members": "3 petugas rekam (fiktif)", "vehicle": "car", "kits": 3, "base": BASE_NAME,
+         "max_nights": 0},
+        {"name": "Tim 2", "leader": "Siti (fiktif)", "phone": "0812-0000-0102",
+         "members": "3 petugas rekam (fiktif)", "vehicle": "car", "kits": 3, "base": BASE_NAME,
+         "max_nights": 1},
+        {"name": "Tim 3 (perahu)", "leader": "Yohanes (fiktif)", "phone": "0812-0000-0103",
+         "members": "3 petugas rekam dan juru mudi (fiktif)", "vehicle": "boat", "kits": 2,
+         "base": pier_name, "max_nights": 3},
+    ]
+    lodging = {}
+    for k in order[1:]:
+        lodging[codes[seats[k]]] = "kantor kecamatan"
+    for i, name in enumerate(names):
+        if name.startswith("Tumbang ") and codes[i] not in lodging:
+            lodging[codes[i]] = "puskesmas"
+    notes = {codes[pier_i]: "Dermaga: perahu tim berangkat dari sini (fiktif)."}
+    attributes = [{"kode": c, "menginap": lodging.get(c, ""), "catatan": notes.get(c, "")}
+                  for c in sorted(set(lodging) | set(notes))]
+
     meta = {
         "region": REGION,
         "fictional": True,
@@ -813,9 +850,12 @@ def generate(seed: int = DEFAULT_SEED) -> Demo:
             "obliged": int(recap["obliged"].sum()),
             "recorded": int(recap["recorded"].sum()),
         },
+        "bases": bases,
+        "teams": roster,
         "files": {k: v for k, v in FILES.items() if k != "meta"},
     }
-    return Demo(villages=villages, recap=recap, context=context, meta=meta)
+    return Demo(villages=villages, recap=recap, context=context, meta=meta,
+                attributes=attributes)
 
 
 # --------------------------------------------------------------------------- synthetic recap
@@ -1100,10 +1140,20 @@ def demo_files(demo: Demo) -> dict[str, bytes]:
     return {
         FILES["villages"]: _collection("demo_villages", desc, vfeats),
         FILES["recap"]: recap_csv_bytes(demo.recap),
+        FILES["attributes"]: _attributes_csv(demo.attributes),
         FILES["context"]: _collection("demo_context", cdesc, cfeats),
         FILES["meta"]: (json.dumps(demo.meta, ensure_ascii=False, indent=2) + "\n").encode("utf-8"),
         FILES["readme"]: _readme(demo).encode("utf-8"),
     }
+
+
+def _attributes_csv(rows: list[dict]) -> bytes:
+    """The demo's village attributes file (the bulk format of ``planner import-attributes``)."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=["kode", "menginap", "catatan"], lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue().encode("utf-8")
 
 
 def write_demo(out_dir: str | Path, seed: int = DEFAULT_SEED) -> dict[str, Path]:
@@ -1162,6 +1212,15 @@ database (`planner load-demo --if-empty`).
 - Recording rates fall with remoteness: 90–99 % for most villages, 60–85 % far upriver, and a
   few kelurahan in the capital above 100 %. Regency rate {rate:.1f} %.
 
+## The office's set-up (what `planner load-demo` adds)
+
+- Team bases: "{m['bases'][0]['name']}" (cars; the default) and "{m['bases'][1]['name']}"
+  where the road ends (cars and boats: a pier town).
+- Team roster: {', '.join(f"{x['name']} ({x['vehicle']}, {x['base']}, up to {x['max_nights']} nights away)" for x in m['teams'])};
+  leaders and phones are made up. The sample plan uses these three teams.
+- `{FILES['attributes']}`: {len(demo.attributes)} villages where a team can sleep (kecamatan offices, puskesmas) and
+  a note, loaded through the bulk village-attributes import.
+
 ## Files
 
 | file | what it holds |
@@ -1169,14 +1228,16 @@ database (`planner load-demo --if-empty`).
 | `{FILES['villages']}` | the villages: polygons in EPSG:4326, 5 decimals, with `code`, `name`, `kecamatan_code`, `kecamatan`, `type` (desa/kelurahan), `access` (road/river/both), `no_signal`, `stop_lat`, `stop_lon` |
 | `{FILES['recap']}` | the recording recap in an office-like CSV: UTF-8 with BOM, `;`, CRLF, two title rows, Indonesian numbers ("1.234", "95,4"), a TOTAL row. Columns: `{';'.join(RECAP_HEADER)}`. Snapshot {_id_date(SNAPSHOT_DATE)}. |
 | `{FILES['context']}` | map context, by property `kind`: `outline` (the regency), `kecamatan` (`name`, `code`), `river` (`name`, `role` main/tributary), `road` (`role` trunk/feeder), `capital`, `base` |
-| `{FILES['meta']}` | metadata: region, `"fictional": true`, seed, team base, capital, road end, river-only kecamatan, snapshot date, `"basemap": false` (no OpenStreetMap tiles under a fictional map), counts and totals |
+| `{FILES['attributes']}` | village attributes in the bulk format of `planner import-attributes`: `kode`, `menginap` (lodging), `catatan` (note) |
+| `{FILES['meta']}` | metadata: region, `"fictional": true`, seed, team base, capital, road end, river-only kecamatan, snapshot date, `"basemap": false` (no OpenStreetMap tiles under a fictional map), counts and totals, the team bases and the team roster |
 """
 
 
 # --------------------------------------------------------------------------- loading
 def load_demo(data_dir: str | Path | None = None) -> str:
     """Import the committed demo files (needs an app context); returns a one-line summary."""
-    from . import repository
+    from . import repository, roster
+    from .extensions import db
     from .importer import import_recap, import_villages
     from .paths import DATA_DIR
 
@@ -1189,7 +1250,29 @@ def load_demo(data_dir: str | Path | None = None) -> str:
     import_recap(recap_path, filename=recap_path.name, name=name, snapshot_date=snapshot,
                  fictional=True, synthetic=True, basemap=bool(meta.get("basemap", False)))
     base = meta["base"]
-    repository.set_default_base(base["name"], float(base["lat"]), float(base["lon"]))
+    # the office's set-up: bases (a car base, a pier), the roster, lodging villages — through
+    # the same services the pages use (older demo files without them get the office base only)
+    bases = meta.get("bases") or [dict(base, vehicles="car", default=True)]
+    by_name = {}
+    for b in bases:
+        by_name[b["name"]] = repository.set_default_base(
+            b["name"], float(b["lat"]), float(b["lon"]), vehicles=b.get("vehicles", "car"),
+            commit=False)
+    office = by_name[next((b["name"] for b in bases if b.get("default")), bases[0]["name"])]
+    for b in by_name.values():
+        b.is_default = b is office
+    db.session.commit()
+    for t in meta.get("teams") or []:
+        if roster.find_team(t["name"]) is None:
+            roster.create_team(name=t["name"], leader=t.get("leader"), phone=t.get("phone"),
+                               members=t.get("members"), vehicle=t.get("vehicle", "car"),
+                               kits=t.get("kits", 3), base_id=by_name[t["base"]].id,
+                               max_nights=t.get("max_nights", 0))
+    attributes_path = data / FILES["attributes"]
+    if attributes_path.exists():
+        from .attributes import import_attributes
+
+        import_attributes(attributes_path, filename=attributes_path.name)
     frame = repository.villages_frame()
     obliged, recorded = int(frame["obliged"].sum()), int(frame["recorded"].sum())
     return (f"Demo FIKTIF dimuat: {meta['region']}, {len(frame)} desa/kelurahan, "

@@ -89,7 +89,7 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{_process_start()}"
 
 
-def _worker_alive(worker: str | None) -> bool | None:
+def worker_alive(worker: str | None) -> bool | None:
     """True/False for a worker on this machine; None when it runs elsewhere (unknown)."""
     try:
         host, pid, start = (worker or "").rsplit(":", 2)
@@ -227,7 +227,7 @@ def reap_lost() -> int:
     lost = 0
     cutoff = utcnow() - dt.timedelta(seconds=STALE_S)
     for job in db.session.scalars(select(PlanJob).where(PlanJob.status == "running")).all():
-        alive = _worker_alive(job.worker)  # this machine: is its process still there?
+        alive = worker_alive(job.worker)  # this machine: is its process still there?
         stale = job.heartbeat_at is None or job.heartbeat_at < cutoff
         if alive is False or (alive is None and stale):
             if _mark_failed(job.id, LOST_ERROR, job.progress, only_if_running=True):

@@ -340,6 +340,10 @@ table.planner-tip td { text-align: right; font-variant-numeric: tabular-nums; }
   text-align: center; border: 2px solid #fff; box-shadow: 0 0 2px rgba(0,0,0,.6); }
 .planner-base { font: bold 16px/18px sans-serif; color: #000; text-align: center;
   text-shadow: 0 0 3px #fff, 0 0 3px #fff; }
+.planner-stop-point { width: 14px; height: 14px; border-radius: 50%; background: #ffffff;
+  border: 3px solid #6a3d9a; box-shadow: 0 0 3px rgba(0,0,0,.7); cursor: move; }
+.planner-stop-point.saving { border-color: #999999; }
+.planner-stop-point.manual { background: #cab2d6; }
 </style>
 """
 
@@ -402,6 +406,22 @@ function(feature, layer) {
             a.textContent = labels.open_row;
             para.appendChild(a);
             div.appendChild(para);
+        }
+        // The village's attributes page, when the page framing the map offers it
+        // (window.plannerEdit = {url: ".../__CODE__", label: "..."}, set by static/maps.js).
+        var edit = null;
+        try {
+            edit = window.plannerEdit || (window.parent !== window ? window.parent.plannerEdit : null);
+        } catch (e) { edit = null; }
+        if (withLink && edit && edit.url && p.code) {
+            var editPara = document.createElement("p");
+            var e = document.createElement("a");
+            e.className = "planner-edit-link";
+            e.target = "_top";
+            e.href = String(edit.url).replace("__CODE__", encodeURIComponent(p.code));
+            e.textContent = edit.label;
+            editPara.appendChild(e);
+            div.appendChild(editPara);
         }
         return div;
     }
@@ -607,7 +627,8 @@ def add_route_layer(plan: Mapping, m: folium.Map | None = None, *,
                                       fill_opacity=1, weight=2)
             SafeTooltip(f"{esc(lab[end_kind])}: {esc(place.get('name'))}").add_to(dot)
             dot.add_to(group)
-        for n, s in enumerate(stops, start=1):
+        # a village split into back-to-back sessions is one numbered stop
+        for n, s in enumerate(plan_json.merged_stops(day), start=1):
             rows = [
                 (esc(lab["team"]), esc(team_name)),
                 (esc(lab["date"]), esc(date)),

@@ -55,6 +55,16 @@ class Village(db.Model):
     stop_lon: Mapped[float] = mapped_column(Float)
     access: Mapped[str] = mapped_column(String(10), default="road")  # road | river | both
     no_signal: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Village attributes (set by hand, by an attributes file or confirmed hints; a boundaries or
+    # recap import never resets them once set): where access/signal came from, whether a team
+    # can sleep there, a note, and whether the stop point was placed by hand.
+    access_source: Mapped[str] = mapped_column(String(20), default="default",
+                                               server_default="default")  # default|file|manual
+    lodging: Mapped[str | None] = mapped_column(String(30))  # kecamatan_office|puskesmas|guest_house|other
+    note: Mapped[str | None] = mapped_column(Text)
+    stop_manual: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    attributes_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    attributes_by: Mapped[str | None] = mapped_column(String(120))
     source_file: Mapped[str | None] = mapped_column(String(300))
     fictional: Mapped[bool] = mapped_column(Boolean, default=False)
     imported_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
@@ -72,6 +82,8 @@ class Dataset(db.Model):
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
     basemap: Mapped[bool] = mapped_column(Boolean, default=True)  # OSM tiles layer on by default
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # The dataset the pages and new plans use (one at a time; the newest import by default).
+    active: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     stats: Mapped[list[VillageStat]] = relationship(
         back_populates="dataset", cascade="all, delete-orphan"
     )
@@ -101,6 +113,38 @@ class TeamBase(db.Model):
     lon: Mapped[float] = mapped_column(Float)
     kind: Mapped[str] = mapped_column(String(20), default="office")  # office | kecamatan | other
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Which vehicles start here: car, boat, or both (a pier town).
+    vehicles: Mapped[str] = mapped_column(String(10), default="car", server_default="car")
+    archived: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+
+
+class Team(db.Model):
+    """A team of the office's roster (kept, not retyped for every plan)."""
+
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    leader: Mapped[str | None] = mapped_column(String(120))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    members: Mapped[str | None] = mapped_column(Text)
+    vehicle: Mapped[str] = mapped_column(String(10), default="car")  # car | boat | both
+    kits: Mapped[int] = mapped_column(Integer, default=3)
+    base_id: Mapped[int | None] = mapped_column(ForeignKey("team_bases.id", ondelete="SET NULL"))
+    max_nights: Mapped[int] = mapped_column(Integer, default=0)
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Setting(db.Model):
+    """Office settings (travel model, public base URL…): one JSON value per key."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[dict | None] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(120))
 
 
 class Plan(db.Model):
@@ -110,6 +154,7 @@ class Plan(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    archived: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # Bumped to revoke every share link of the plan (planner.web.share).
     share_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     versions: Mapped[list[PlanVersion]] = relationship(
@@ -167,6 +212,40 @@ class VisitResult(db.Model):
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class StopMark(db.Model):
+    """What the office decided about one stop of a plan (any version: stops are matched by team,
+    date and village): ``locked`` (keep it there on re-plans), ``announced`` (the village head
+    has been told the date; also kept), ``cancelled`` (with a reason). ``team`` "" locks a
+    village to a date for whichever team. Done/partly come from ``VisitResult`` reports."""
+
+    __tablename__ = "stop_marks"
+    __table_args__ = (UniqueConstraint("plan_id", "team", "date", "site_code",
+                                       name="uq_stop_marks_stop"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), index=True)
+    team: Mapped[str] = mapped_column(String(100), default="")
+    date: Mapped[dt.date] = mapped_column(Date)
+    site_code: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(20))  # locked | announced | cancelled
+    reason: Mapped[str | None] = mapped_column(String(30))
+    note: Mapped[str | None] = mapped_column(Text)
+    updated_by: Mapped[str | None] = mapped_column(String(120))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class VillageFlag(db.Model):
+    """A village the office wants in every new plan (``must``) or in none (``exclude``); by
+    Kemendagri code, so it survives a new boundary or recap import."""
+
+    __tablename__ = "village_flags"
+
+    village_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    flag: Mapped[str] = mapped_column(String(10))  # must | exclude
+    updated_by: Mapped[str | None] = mapped_column(String(120))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
 ROLES = ("admin", "coordinator", "team_lead", "viewer")
 
 
@@ -196,3 +275,30 @@ class AuditEvent(db.Model):
     target: Mapped[str | None] = mapped_column(String(200))
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
+
+
+class NetworkLayer(db.Model):
+    """One imported network layer (``planner import-network``, ``planner.networks``): roads or
+    rivers (lines) or piers (points), EPSG:4326. A regency may hold several layers of each kind;
+    the routing graph is built from all of them together (``planner.network``).
+
+    ``geometry_wkb``: the parts as hex WKB of one MultiLineString (roads, rivers) or MultiPoint
+    (piers); ``part_classes``: JSON list with the class of each part (``ROAD_CLASSES`` /
+    ``RIVER_CLASSES``; piers: ``pier``); ``part_names``: JSON list of names (or null);
+    ``classes``: the import summary (lines and km per class, unrecognised values, what was
+    skipped and why; ``planner.importer.network``)."""
+
+    __tablename__ = "network_layers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), index=True)  # road | river | pier
+    name: Mapped[str] = mapped_column(String(200))
+    source_file: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(120))
+    feature_count: Mapped[int] = mapped_column(Integer, default=0)
+    km: Mapped[float] = mapped_column(Float, default=0.0)
+    geometry_wkb: Mapped[str] = mapped_column(Text)
+    part_classes: Mapped[str] = mapped_column(Text)
+    part_names: Mapped[str | None] = mapped_column(Text)
+    classes: Mapped[dict | None] = mapped_column(JSON)

@@ -11,7 +11,8 @@ Shape (``to_dict``)::
     {"format": "plan-params/1", "name": str, "dataset_id": int | null,
      "teams": [{"name", "base": {"id"?, "name", "lat", "lon"}, "mode": road|river|both,
                 "kits", "max_nights", "minutes_per_person", "setup_min",
-                "available_dates": [date] | null}],
+                "available_dates": [date] | null, "start_at"?: {"code", "name", "lat", "lon"},
+                "nights_used"?}],
      "calendar": {"start_date", "days", "work_start", "work_end", "skip_weekends", "holidays"},
      "selection": {"below": 0-1.5 | null, "min_unrecorded", "turnout", "turnout_overrides",
                    "must_visit": [code], "exclude": [code]},
@@ -85,13 +86,44 @@ class TeamParams:
     minutes_per_person: float = 3.5
     setup_min: int = 30
     available_dates: tuple[str, ...] | None = None
+    # from the office's roster (optional): printed on day sheets, shown on the team-lead page
+    roster_id: int | None = None
+    leader: str | None = None
+    phone: str | None = None
+    # a re-plan of a team out on a trip: it wakes up at ``start_at`` (a village) on its first
+    # working day of this plan, having slept ``nights_used`` nights away in a row already
+    start_at: StartParams | None = None
+    nights_used: int = 0
+    # a re-plan keeps the previous plan's trips that hold kept stops: ((first, last date), …)
+    trips: tuple[tuple[str, str], ...] = ()
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "base": self.base.to_dict(), "mode": self.mode,
-                "kits": self.kits, "max_nights": self.max_nights,
-                "minutes_per_person": self.minutes_per_person, "setup_min": self.setup_min,
-                "available_dates": (list(self.available_dates)
-                                    if self.available_dates is not None else None)}
+        d = {"name": self.name, "base": self.base.to_dict(), "mode": self.mode,
+             "kits": self.kits, "max_nights": self.max_nights,
+             "minutes_per_person": self.minutes_per_person, "setup_min": self.setup_min,
+             "available_dates": (list(self.available_dates)
+                                 if self.available_dates is not None else None)}
+        for key in ("roster_id", "leader", "phone"):
+            if getattr(self, key) is not None:
+                d[key] = getattr(self, key)
+        if self.start_at is not None:
+            d["start_at"] = self.start_at.to_dict()
+            d["nights_used"] = self.nights_used
+        if self.trips:
+            d["trips"] = [list(t) for t in self.trips]
+        return d
+
+
+@dataclass(frozen=True)
+class StartParams:
+    """Where a team on a trip sleeps the night before the plan starts (a village)."""
+    code: str
+    name: str
+    lat: float
+    lon: float
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "name": self.name, "lat": self.lat, "lon": self.lon}
 
 
 @dataclass(frozen=True)
@@ -129,9 +161,18 @@ class LockParams:
     site_code: str
     date: str
     team: str
+    # locks only: the people that visit was announced/planned for (a re-plan keeps the size)
+    expected: int | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.team, self.date, self.site_code)
 
     def to_dict(self) -> dict:
-        return {"site_code": self.site_code, "date": self.date, "team": self.team}
+        d = {"site_code": self.site_code, "date": self.date, "team": self.team}
+        if self.expected is not None:
+            d["expected"] = self.expected
+        return d
 
 
 @dataclass(frozen=True)
@@ -166,9 +207,11 @@ class TravelChoice:
 class ModelParams:
     person_value_min: float = 30.0
     split_fraction: float = 0.75
+    churn_penalty_min: float = 240.0  # a re-plan moving or dropping a stop costs this much travel
 
     def to_dict(self) -> dict:
-        return {"person_value_min": self.person_value_min, "split_fraction": self.split_fraction}
+        return {"person_value_min": self.person_value_min, "split_fraction": self.split_fraction,
+                "churn_penalty_min": self.churn_penalty_min}
 
 
 @dataclass(frozen=True)
@@ -201,6 +244,7 @@ class PlanParams:
     calendar: CalendarParams
     selection: SelectionParams = field(default_factory=SelectionParams)
     locks: tuple[LockParams, ...] = ()
+    prefer: tuple[LockParams, ...] = ()   # soft: where stops were before a re-plan
     extra_sites: tuple[tuple[tuple[str, Any], ...], ...] = ()
     pooling: PoolingParams | None = None
     travel: TravelChoice = field(default_factory=TravelChoice)
@@ -219,6 +263,7 @@ class PlanParams:
             "calendar": self.calendar.to_dict(),
             "selection": self.selection.to_dict(),
             "locks": [lk.to_dict() for lk in self.locks],
+            "prefer": [lk.to_dict() for lk in self.prefer],
             "extra_sites": [dict(s) for s in self.extra_sites],
             "pooling": self.pooling.to_dict() if self.pooling is not None else None,
             "travel": self.travel.to_dict(),
@@ -370,6 +415,39 @@ class _Reader:
         return BaseParams(name=name, lat=lat if lat is not None else 0.0,
                           lon=lon if lon is not None else 0.0, id=bid)
 
+    def start_at(self, b, where: str) -> StartParams | None:
+        if b is None:
+            return None
+        if not isinstance(b, Mapping):
+            self.bad(where, "harus objek {code, name, lat, lon}")
+            return None
+        code = self.text(b, "code", f"{where}.code", max_len=40) or ""
+        name = self.text(b, "name", f"{where}.name", max_len=200) or code
+        lat = self.num(b, "lat", f"{where}.lat", None, lo=-90, hi=90)
+        lon = self.num(b, "lon", f"{where}.lon", None, lo=-180, hi=180)
+        if lat is None or lon is None:
+            return None
+        return StartParams(code=code, name=name, lat=lat, lon=lon)
+
+    def trips(self, raw, where: str) -> tuple[tuple[str, str], ...]:
+        if raw is None:
+            return ()
+        if not isinstance(raw, list | tuple) or len(raw) > 366:
+            self.bad(where, "harus daftar [tanggal awal, tanggal akhir]")
+            return ()
+        out = []
+        for i, pair in enumerate(raw, start=1):
+            if not isinstance(pair, list | tuple) or len(pair) != 2:
+                self.bad(f"{where}[{i}]", "harus [tanggal awal, tanggal akhir]")
+                continue
+            a, b = (self.date(x, f"{where}[{i}]") for x in pair)
+            if a and b:
+                if b < a:
+                    self.bad(f"{where}[{i}]", "tanggal akhir sebelum tanggal awal")
+                    continue
+                out.append((a, b))
+        return tuple(out)
+
     def teams(self) -> tuple[TeamParams, ...]:
         raw = self.data.get("teams")
         lo, hi = LIMITS["teams"]
@@ -410,6 +488,15 @@ class _Reader:
                 setup_min=self.num(t, "setup_min", f"{w}.setup_min", 30, integer=True,
                                    lo=LIMITS["setup_min"][0], hi=LIMITS["setup_min"][1]),
                 available_dates=dates,
+                roster_id=self.num(t, "roster_id", f"{w}.roster_id", None, integer=True, lo=1,
+                                   optional=True),
+                leader=self.text(t, "leader", f"{w}.leader", None, max_len=120,
+                                 optional=True) or None,
+                phone=self.text(t, "phone", f"{w}.phone", None, max_len=40, optional=True) or None,
+                start_at=self.start_at(t.get("start_at"), f"{w}.start_at"),
+                nights_used=self.num(t, "nights_used", f"{w}.nights_used", 0, integer=True,
+                                     lo=0, hi=LIMITS["max_nights"][1]),
+                trips=self.trips(t.get("trips"), f"{w}.trips"),
             ))
         names = [t.name for t in out]
         dup = sorted({n for n in names if names.count(n) > 1})
@@ -463,23 +550,29 @@ class _Reader:
             turnout=self.num(s, "turnout", "selection.turnout", 0.6, lo=0, hi=1, open_lo=True),
             turnout_overrides=ov, must_visit=must, exclude=exclude)
 
-    def locks(self, team_names: set[str]) -> tuple[LockParams, ...]:
-        raw = self.data.get("locks") or []
+    def locks(self, team_names: set[str], key: str = "locks") -> tuple[LockParams, ...]:
+        raw = self.data.get(key) or []
         if not isinstance(raw, list | tuple):
-            self.bad("locks", "harus daftar")
+            self.bad(key, "harus daftar")
             return ()
         out = []
         for i, lk in enumerate(raw, start=1):
-            w = f"locks[{i}]"
+            w = f"{key}[{i}]"
             if not isinstance(lk, Mapping):
                 self.bad(w, "harus objek {site_code, date, team}")
                 continue
             code = self.text(lk, "site_code", f"{w}.site_code", max_len=40) or ""
             date = self.date(lk.get("date"), f"{w}.date") or ""
-            team = self.text(lk, "team", f"{w}.team", max_len=100) or ""
+            # a lock without a team (locks only) keeps the village on that date, any team
+            team = self.text(lk, "team", f"{w}.team", max_len=100,
+                             optional=key == "locks") or ""
             if team and team_names and team not in team_names:
                 self.bad(f"{w}.team", f"tim {team!r} tidak ada dalam rencana")
-            item = LockParams(site_code=code, date=date, team=team)
+            expected = None
+            if key == "locks":
+                expected = self.num(lk, "expected", f"{w}.expected", None, integer=True, lo=1,
+                                    hi=10_000_000, optional=True)
+            item = LockParams(site_code=code, date=date, team=team, expected=expected)
             if item not in out:
                 out.append(item)
         return tuple(out)
@@ -568,7 +661,9 @@ class _Reader:
             person_value_min=self.num(m, "person_value_min", "model.person_value_min", 30.0,
                                       lo=0, open_lo=True, hi=10_000),
             split_fraction=self.num(m, "split_fraction", "model.split_fraction", 0.75, lo=0.1,
-                                    hi=1.0))
+                                    hi=1.0),
+            churn_penalty_min=self.num(m, "churn_penalty_min", "model.churn_penalty_min", 240.0,
+                                       lo=0, hi=10_000))
 
     def solver(self) -> SolverParams:
         s = self.section("solver")
@@ -608,7 +703,8 @@ class _Reader:
                               optional=True)
         params = PlanParams(
             teams=teams, calendar=self.calendar(), selection=self.selection(),
-            locks=self.locks({t.name for t in teams}), extra_sites=self.extra_sites(),
+            locks=self.locks({t.name for t in teams}),
+            prefer=self.locks({t.name for t in teams}, "prefer"), extra_sites=self.extra_sites(),
             pooling=self.pooling(), travel=self.travel(), model=self.model(),
             solver=self.solver(),
             name=self.text(self.data, "name", "name", "", optional=True) or "",
@@ -636,7 +732,7 @@ def build(*, teams: list[dict], start_date: str | dt.date, days: int, name: str 
           dataset_id: int | None = None, work_start: str = "08:00", work_end: str = "16:00",
           skip_weekends: bool = True, holidays=(), below: float | None = None,
           min_unrecorded: int = 0, turnout: float = 0.6, turnout_overrides=None,
-          must_visit=(), exclude=(), locks=(), pooling: Mapping | None = None,
+          must_visit=(), exclude=(), locks=(), prefer=(), pooling: Mapping | None = None,
           travel: Mapping | None = None, time_limit: float = 30, seed: int = 1,
           solution_limit: int | None = None, replan: Mapping | None = None,
           extra_sites=(), model: Mapping | None = None) -> PlanParams:
@@ -653,6 +749,7 @@ def build(*, teams: list[dict], start_date: str | dt.date, days: int, name: str 
                       "turnout_overrides": dict(turnout_overrides or {}),
                       "must_visit": list(must_visit), "exclude": list(exclude)},
         "locks": [dict(lk) for lk in locks],
+        "prefer": [dict(lk) for lk in prefer],
         "extra_sites": [dict(s) for s in extra_sites],
         "pooling": dict(pooling) if pooling else None,
         "travel": dict(travel) if travel else {"source": "builtin"},

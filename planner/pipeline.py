@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, engine, plan_json, plan_store, repository
+from . import audit, engine, plan_json, plan_store, repository, roster, settings
 from .extensions import db
 from .models import Dataset, PlanJob, PlanVersion
 from .params import ParamsError, PlanParams
@@ -124,7 +124,25 @@ def solve(params: PlanParams, progress: Progress | None = None, *, workers: int 
         raise PlanningError(
             "Rencana hasil perhitungan tidak lolos pemeriksaan ulang, jadi tidak disimpan. "
             "Coba lagi dengan batas waktu atau seed lain. Masalah: " + "; ".join(problems[:3]))
+    _check_must_visit(params, result)
     return Outcome(params=params, dataset=dataset, plan=result, instance=instance_dict)
+
+
+def _check_must_visit(params: PlanParams, result: dict) -> None:
+    """A must-visit village is planned, or the plan is refused naming what prevents it."""
+    must = set(params.selection.must_visit)
+    if not must:
+        return
+    planned = {r.site_code for r in plan_json.iter_stops(result)}
+    planned |= {p.get("code") for r in plan_json.iter_stops(result) for p in r.stop.get("pooled") or []}
+    dropped = {d["site_code"]: d for d in result.get("dropped") or [] if not d.get("partial")}
+    missing = sorted(c for c in must if c not in planned and c in dropped)
+    if missing:
+        reasons = "; ".join(f"{dropped[c]['name']} ({c}): {dropped[c]['detail'] or dropped[c]['reason']}"
+                            for c in missing[:5])
+        raise PlanningError(
+            "Desa yang wajib dikunjungi tidak dapat masuk rencana, jadi rencana tidak disimpan. "
+            f"{reasons}. Ubah tim, hari, kunci atau daftar wajib dikunjungi lalu hitung lagi.")
 
 
 def finalise(outcome: Outcome, *, plan_id: int, version: int, plan_name: str) -> dict:
@@ -215,8 +233,9 @@ def next_monday(today: dt.date | None = None) -> dt.date:
 
 
 def sample_params(time_limit: float = 10, *, start_date: dt.date | None = None) -> PlanParams:
-    """The sample plan: 3 teams × 5 working days from the default base; the third team has a
-    car and a boat and may stay up to 3 nights away; seed 1; the form's other defaults."""
+    """The sample plan: the office's roster (its first three teams; without a roster three
+    teams from the default base, the third with a car and a boat, up to 3 nights away) × 5
+    working days; seed 1; the form's other defaults."""
     base = repository.default_base()
     if base is None:
         raise PlanningError("Belum ada pangkalan tim (kantor): rencana contoh tidak dapat dibuat.")
@@ -224,11 +243,17 @@ def sample_params(time_limit: float = 10, *, start_date: dt.date | None = None) 
     if dataset is None:
         raise PlanningError("Belum ada data: impor rekap dan batas desa dulu.")
     b = {"id": base.id, "name": base.name, "lat": base.lat, "lon": base.lon}
+    # the office's roster when it has one (the demo's: two car teams and a boat team from the
+    # pier), else three teams from the default base, the third with a car and a boat
+    teams = [roster.team_request(t, base) for t in roster.list_teams()[:3]]
+    if not teams:
+        teams = [team_params("Tim 1", b), team_params("Tim 2", b),
+                 team_params("Tim 3 (perahu)", b, mode="both", max_nights=3)]
     return build_params(
-        name="Rencana contoh (3 tim × 5 hari)", dataset_id=dataset.id,
-        teams=[team_params("Tim 1", b), team_params("Tim 2", b),
-               team_params("Tim 3 (perahu)", b, mode="both", max_nights=3)],
-        start_date=start_date or next_monday(), days=5, time_limit=time_limit, seed=1)
+        name=f"Rencana contoh ({len(teams)} tim × 5 hari)", dataset_id=dataset.id,
+        teams=teams,
+        start_date=start_date or next_monday(), days=5, time_limit=time_limit, seed=1,
+        travel=settings.travel_choice())
 
 
 def create_sample_plan(time_limit: float = 10, *, start_date: dt.date | None = None,

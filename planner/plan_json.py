@@ -219,6 +219,29 @@ def totals(plan: dict) -> dict:
             "team_days": int(n_days)}
 
 
+def merged_stops(day: dict) -> list[dict]:
+    """The day's stops as a person reads them: back-to-back visits of the same site (a large
+    village split into sessions) become one stop with ``sessions`` (the original stops, in
+    order), the first arrival, the last departure and the people summed. A single visit has
+    ``sessions == [stop]``. Copies, never the stored dicts."""
+    out: list[dict] = []
+    for s in day.get("stops") or []:
+        prev = out[-1] if out else None
+        if prev is not None and prev.get("site_code") == s.get("site_code") \
+                and not s.get("km_from_prev"):
+            prev["sessions"].append(copy.deepcopy(s))
+            prev["expected"] = int(prev.get("expected") or 0) + int(s.get("expected") or 0)
+            prev["depart"] = s.get("depart")
+            prev["locked"] = bool(prev.get("locked")) or bool(s.get("locked"))
+            if s.get("service_min") is not None:
+                prev["service_min"] = int(prev.get("service_min") or 0) + int(s["service_min"])
+            continue
+        item = copy.deepcopy(s)
+        item["sessions"] = [copy.deepcopy(s)]
+        out.append(item)
+    return out
+
+
 def summary(plan: dict | None) -> dict:
     """What plan lists and page headers show (always recomputed from the days)."""
     plan = plan or {}
@@ -228,13 +251,55 @@ def summary(plan: dict | None) -> dict:
     return {
         "people": t["people"], "km": t["km"], "travel_hours": t["travel_hours"],
         "travel_min": t["travel_min"], "cost_rp": t["cost_rp"], "teams": len(teams(plan)),
-        "days": int(days or 0), "stops": t["stops"], "team_days": t["team_days"],
+        "days": int(days or 0), "team_days": t["team_days"],
+        # what a reader counts: split sessions of one village on one day are one stop
+        "stops": sum(len(merged_stops(td.day)) for td in team_days(plan)),
+        "villages": len({ref.site_code for ref in iter_stops(plan)}),
         "dropped": sum(1 for d in dropped if not d.get("partial")),
         "partly": sum(1 for d in dropped if d.get("partial")),
     }
 
 
 # --------------------------------------------------------------------------- versions
+def trips(plan: dict, team: str) -> list[tuple[str, str]]:
+    """The team's trips as (first date, last date): runs of days joined by nights away (a day
+    trip is a trip of one day)."""
+    t = next((x for x in teams(plan) if str(x.get("name")) == str(team)), None)
+    out: list[list[str]] = []
+    away = False
+    for d in (t or {}).get("days", []):
+        if not d.get("date"):
+            continue
+        if away and out:
+            out[-1][1] = d["date"]
+        else:
+            out.append([d["date"], d["date"]])
+        away = bool((d.get("end") or {}).get("code"))
+    return [(a, b) for a, b in out]
+
+
+def away_before(plan: dict, team: str, day) -> tuple[dict, int] | None:
+    """Where ``team`` sleeps the night before ``day`` when it is out on a trip then:
+    ``(place, nights away in a row)``, else None. Only a trip that goes on the next calendar
+    day counts (a team away for the night works the next day, see the validator)."""
+    cut = normalise_day(day)
+    t = next((x for x in teams(plan) if str(x.get("name")) == str(team)), None)
+    if t is None:
+        return None
+    before = [d for d in t.get("days", []) if d.get("date") and d["date"] < cut]
+    if not before or not (before[-1].get("end") or {}).get("code"):
+        return None
+    last = dt.date.fromisoformat(before[-1]["date"])
+    if (last + dt.timedelta(days=1)).isoformat() != cut:
+        return None
+    nights = 0
+    for d in reversed(before):
+        if not (d.get("end") or {}).get("code"):
+            break
+        nights += 1
+    return dict(before[-1]["end"]), nights
+
+
 def merge_replan(old: dict, new: dict, from_date: str | dt.date) -> dict:
     """The old plan's days before ``from_date`` followed by the re-optimised days of ``new``.
 
@@ -277,6 +342,12 @@ def finalise(plan: dict, *, plan_id: int | str, version: int, plan_name: str, da
         "params": copy.deepcopy(params),
     })
     out.setdefault("replanned_from", None)
+    contacts = {t.get("name"): t for t in params.get("teams") or []}
+    for team in out.get("teams") or []:  # the roster's leader and phone travel with the team
+        source = contacts.get(team.get("name")) or {}
+        for key in ("roster_id", "leader", "phone"):
+            if source.get(key) is not None:
+                team[key] = source[key]
     out["totals"] = contract_totals(out)
     return out
 

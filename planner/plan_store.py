@@ -2,7 +2,12 @@
 
 A plan row holds a name and its dataset; each solve adds a ``PlanVersion`` (1, 2, 3, …) with the
 params it was made from (``plan-params/1``) and its Plan JSON (``jemput-bola-plan/1``). A re-plan
-is another version of the same plan; old versions are never changed or deleted.
+is another version of the same plan; old versions are never changed.
+
+A plan can be renamed, archived (hidden from the plan list unless asked for) and deleted as a
+whole: its versions, jobs and field results go with it, and its share links stop working (also
+when SQLite later gives a new plan the same id). These changes are audited (``plan.rename``,
+``plan.archive``, ``plan.delete``).
 
 Only ``planner.pipeline`` writes versions (after the plan passed every check, inside its one
 transaction); this module does not solve, build params or change a Plan JSON.
@@ -12,11 +17,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete as sql_delete
+from sqlalchemy import func, or_, select
 
-from . import plan_json
+from . import audit, plan_json
 from .extensions import db
-from .models import Dataset, Plan, PlanVersion
+from .models import AuditEvent, Dataset, Plan, PlanJob, PlanVersion, StopMark, VisitResult
+
+NAME_MAX = 200
 
 
 class PlanStoreError(ValueError):
@@ -29,9 +37,14 @@ def create_plan(name: str, dataset_id: int | None, *, commit: bool = True) -> Pl
     name = (name or "").strip()
     if not name:
         raise PlanStoreError("Nama rencana wajib diisi.")
-    plan = Plan(name=name[:200], dataset_id=dataset_id)
+    plan = Plan(name=name[:NAME_MAX], dataset_id=dataset_id)
     db.session.add(plan)
     db.session.flush()
+    # SQLite hands the id of a deleted newest plan out again: links shared for the deleted
+    # plan must not open this one, so its share links start past the deleted plan's.
+    old = _deleted_generation(plan.id)
+    if old is not None:
+        plan.share_generation = old + 1
     if commit:
         db.session.commit()
     return plan
@@ -52,6 +65,101 @@ def add_version(plan: Plan, number: int, params: dict, result: dict,
     db.session.add(version)
     db.session.flush()
     return version
+
+
+def _deleted_generation(plan_id: int) -> int | None:
+    """The highest share-link generation of a deleted plan that had this id (None: none)."""
+    events = db.session.scalars(select(AuditEvent.before).where(
+        AuditEvent.action == "plan.delete", AuditEvent.target == f"plan {plan_id}")).all()
+    gens = [int(b.get("share_generation") or 0) for b in events if isinstance(b, dict)]
+    return max(gens) if gens else None
+
+
+def _plan(plan_id: int) -> Plan:
+    plan = get_plan(plan_id)
+    if plan is None:
+        raise PlanStoreError("Rencana tersebut tidak ditemukan (mungkin sudah dihapus).")
+    return plan
+
+
+def rename_plan(plan_id: int, name: str, *, commit: bool = True) -> Plan:
+    """Give a plan another name (audited). Stored versions keep the name they were made with."""
+    plan = _plan(plan_id)
+    name = " ".join((name or "").split())
+    if not name:
+        raise PlanStoreError("Nama rencana wajib diisi.")
+    if len(name) > NAME_MAX:
+        raise PlanStoreError(f"Nama rencana paling panjang {NAME_MAX} karakter.")
+    if name != plan.name:
+        audit.record("plan.rename", f"plan {plan.id}", before={"name": plan.name},
+                     after={"name": name})
+        plan.name = name
+    if commit:
+        db.session.commit()
+    return plan
+
+
+def set_archived(plan_id: int, archived: bool, *, commit: bool = True) -> Plan:
+    """Archive a plan (hidden from the plan list by default) or bring it back (audited)."""
+    plan = _plan(plan_id)
+    archived = bool(archived)
+    if bool(plan.archived) != archived:
+        audit.record("plan.archive", f"plan {plan.id}", before={"archived": bool(plan.archived)},
+                     after={"archived": archived, "name": plan.name})
+        plan.archived = archived
+    if commit:
+        db.session.commit()
+    return plan
+
+
+def running_jobs(plan_id: int) -> int:
+    """Queued or running re-plans of this plan."""
+    return db.session.scalar(select(func.count(PlanJob.id)).where(
+        PlanJob.plan_id == plan_id, PlanJob.status.in_(("queued", "running")))) or 0
+
+
+def deletion_counts(plan_id: int) -> dict[str, int]:
+    """What deleting the plan takes with it: versions, field results, jobs."""
+    versions = select(PlanVersion.id).where(PlanVersion.plan_id == plan_id)
+    return {
+        "versions": db.session.scalar(
+            select(func.count(PlanVersion.id)).where(PlanVersion.plan_id == plan_id)) or 0,
+        "results": db.session.scalar(select(func.count(VisitResult.id)).where(
+            VisitResult.plan_version_id.in_(versions))) or 0,
+        "jobs": db.session.scalar(select(func.count(PlanJob.id)).where(or_(
+            PlanJob.plan_id == plan_id, PlanJob.version_id.in_(versions)))) or 0,
+    }
+
+
+def delete_plan(plan_id: int, *, commit: bool = True) -> dict:
+    """Delete a plan with its versions, jobs and field results (audited, one transaction):
+    explicit deletes, so nothing is left behind whether or not the database enforces its
+    foreign keys (SQLite does not by default). Its share links die with it. Refused while a
+    re-plan of it is queued or running. Returns what was deleted."""
+    plan = _plan(plan_id)
+    if running_jobs(plan.id):
+        raise PlanStoreError("Perhitungan ulang rencana ini sedang berjalan atau menunggu; "
+                             "hapus setelah perhitungan selesai.")
+    counts = deletion_counts(plan.id)
+    before = {"name": plan.name, "dataset_id": plan.dataset_id, "archived": bool(plan.archived),
+              "share_generation": int(plan.share_generation or 0), **counts}
+    versions = select(PlanVersion.id).where(PlanVersion.plan_id == plan.id)
+    db.session.execute(sql_delete(VisitResult).where(VisitResult.plan_version_id.in_(versions)),
+                       execution_options={"synchronize_session": False})
+    db.session.execute(sql_delete(StopMark).where(StopMark.plan_id == plan.id),
+                       execution_options={"synchronize_session": False})
+    db.session.execute(sql_delete(PlanJob).where(or_(PlanJob.plan_id == plan.id,
+                                                     PlanJob.version_id.in_(versions))),
+                       execution_options={"synchronize_session": False})
+    db.session.execute(sql_delete(PlanVersion).where(PlanVersion.plan_id == plan.id),
+                       execution_options={"synchronize_session": False})
+    db.session.execute(sql_delete(Plan).where(Plan.id == plan.id),
+                       execution_options={"synchronize_session": False})
+    db.session.expunge(plan)
+    audit.record("plan.delete", f"plan {plan_id}", before=before)
+    if commit:
+        db.session.commit()
+    return before
 
 
 # --------------------------------------------------------------------------- reading
@@ -93,9 +201,13 @@ def list_versions(plan_id: int) -> list[PlanVersion]:
     ))
 
 
-def list_plans() -> list[dict[str, Any]]:
-    """Saved plans, newest first, with what the plan list shows (from the latest version)."""
-    plans = db.session.scalars(select(Plan).order_by(Plan.created_at.desc(), Plan.id.desc())).all()
+def list_plans(*, include_archived: bool = True) -> list[dict[str, Any]]:
+    """Saved plans, newest first, with what the plan list shows (from the latest version);
+    ``archived`` says whether a plan is archived (the list hides those unless asked)."""
+    q = select(Plan).order_by(Plan.created_at.desc(), Plan.id.desc())
+    if not include_archived:
+        q = q.where(Plan.archived.is_(False))
+    plans = db.session.scalars(q).all()
     datasets = {d.id: d for d in db.session.scalars(select(Dataset)).all()}
     rows = []
     for p in plans:
@@ -106,6 +218,7 @@ def list_plans() -> list[dict[str, Any]]:
             "id": p.id,
             "name": p.name,
             "plan": p,
+            "archived": bool(p.archived),
             "dataset": ds.name if ds else None,
             "dataset_fictional": bool(ds and ds.fictional),
             "created_at": p.created_at,

@@ -15,6 +15,8 @@ lower rate, then by code, so the order is stable.
 
 from __future__ import annotations
 
+import unicodedata
+
 import pandas as pd
 
 RATE_STEP = 0.10  # every 10 points below 100 % adds the unrecorded count once more
@@ -33,9 +35,29 @@ def add_measures(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def fold(text) -> str:
+    """Text for searching: no accents, no case, single spaces ("Tumbang  Sangai" ~ "tumbang
+    sangai", "Désa" ~ "desa")."""
+    norm = unicodedata.normalize("NFKD", str(text or ""))
+    plain = "".join(ch for ch in norm if not unicodedata.combining(ch))
+    return " ".join(plain.casefold().split())
+
+
+def matches(frame: pd.DataFrame, query: str | None) -> pd.Series:
+    """Rows whose village name or code contains ``query`` (accent- and case-insensitive)."""
+    q = fold(query)
+    if not q:
+        return pd.Series(True, index=frame.index)
+    names = frame["name"].map(fold)
+    codes = frame["code"].astype(str).str.casefold()
+    return names.str.contains(q, regex=False) | codes.str.contains(q.replace(" ", ""), regex=False)
+
+
 def rank(frame: pd.DataFrame, *, below: float | None = None, kecamatan: str | None = None,
-         min_unrecorded: int = 0) -> pd.DataFrame:
-    """Villages ordered by priority (highest first), filtered, with a 1-based ``rank`` column."""
+         min_unrecorded: int = 0, query: str | None = None) -> pd.DataFrame:
+    """Villages ordered by priority (highest first), filtered, with a 1-based ``rank`` column.
+    The rank is the village's place among every village that passes the other filters, so a
+    search (``query``) shows each village with its real rank."""
     out = add_measures(frame)
     if kecamatan:
         out = out[out["kecamatan"] == kecamatan]
@@ -46,6 +68,8 @@ def rank(frame: pd.DataFrame, *, below: float | None = None, kecamatan: str | No
     out = out.sort_values(["priority", "rate", "code"], ascending=[False, True, True])
     out = out.reset_index(drop=True)
     out.insert(0, "rank", range(1, len(out) + 1))
+    if query:
+        out = out[matches(out, query)].reset_index(drop=True)
     return out
 
 

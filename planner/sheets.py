@@ -399,6 +399,11 @@ def sheet_model(plan: dict, td: TeamDay, *, villages=None, context=None, base_ur
         "vehicle": _vehicle(team.get("mode"), _),
         "kits": fmt.integer(team["kits"], locale) if team.get("kits") is not None else "",
         "base": base.get("name", ""),
+        # from the office's roster, when the plan's team came from it (plain text: escaped
+        # by the templates; ``phone_tel`` keeps only what a ``tel:`` link may hold)
+        "leader": str(team.get("leader") or ""), "phone": str(team.get("phone") or ""),
+        "phone_tel": "".join(ch for ch in str(team.get("phone") or "")
+                             if ch in "0123456789+"),
         "start_label": start_label, "start_time": _hhmm(leave),
         "end_label": end_label, "end_time": _hhmm(back),
         "rows": rows,

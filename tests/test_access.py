@@ -60,6 +60,43 @@ EXPECTED: dict[str, dict[str, set | str]] = {
     "admin.user_password": {"POST": {A}},
     "admin.audit": {"GET": {A}},
     "admin.audit_csv": {"GET": {A}},
+    # --- set-up checklist and settings (issue 10)
+    "settings.travel": {"GET": OFFICE, "POST": COORD},
+    "settings.general": {"GET": OFFICE, "POST": COORD},
+    # --- bases and teams (issue 10)
+    "bases.index": {"GET": OFFICE, "POST": COORD},
+    "bases.map_document": {"GET": OFFICE},
+    "bases.remove": {"POST": COORD},
+    "bases.archive": {"POST": COORD},
+    "bases.restore": {"POST": COORD},
+    "bases.make_default": {"POST": COORD},
+    "teams.index": {"GET": OFFICE, "POST": COORD},
+    "teams.archive": {"POST": COORD},
+    "teams.restore": {"POST": COORD},
+    # --- village attributes (issue 10)
+    "villages.edit": {"GET": OFFICE, "POST": COORD},
+    "villages.stop": {"POST": COORD},
+    "villages.hints": {"GET": OFFICE, "POST": COORD},
+    "villages.import_attributes": {"POST": COORD},
+    # --- data management (issue 10)
+    "datasets.index": {"GET": OFFICE},
+    "datasets.activate": {"POST": COORD},
+    "datasets.rename": {"POST": COORD},
+    "datasets.delete": {"GET": COORD, "POST": COORD},
+    "datasets.plan_rename": {"POST": COORD},
+    "datasets.plan_archive": {"POST": COORD},
+    "datasets.plan_delete": {"GET": COORD, "POST": COORD},
+    # --- campaign progress (issue 11)
+    "campaign.index": {"GET": OFFICE},
+    "campaign.png": {"GET": OFFICE},
+    "campaign.xlsx": {"GET": OFFICE},
+    # --- team-day messages and results import (issue 11)
+    "sheets.day_message": {"GET": ALL},
+    # --- stop lifecycle and locks (issue 11)
+    "stops.set_state": {"POST": COORD},
+    "stops.lock_village": {"POST": COORD},
+    "stops.unlock_village": {"POST": COORD},
+    "stops.village_flag": {"POST": COORD},
 }
 
 
@@ -84,7 +121,7 @@ def site(tmp_path_factory, make_app, load_tiny):
                                    version.version, td.team_no, td.date)
         values = {"plan_id": version.plan_id, "version": version.version, "job_id": job.id,
                   "team_index": td.team_no, "date": td.date, "a": 1, "b": version.version,
-                  "fmt": "gpx", "user_id": victim.id, "token": token,
+                  "fmt": "gpx", "user_id": victim.id, "token": token, "code": "99.01.01.2001",
                   "filename": "app.css", "team_name": td.team_name}
     yield app, values
 
@@ -156,7 +193,7 @@ def test_post_without_csrf_token_is_refused_everywhere(tmp_path, make_app, clien
     """Every state-changing route refuses a request without the CSRF token (the login form
     included), for a logged-in admin: the token, not the role, is what is missing."""
     app = make_app(tmp_path, WTF_CSRF_ENABLED=True)
-    values = {"plan_id": 1, "version": 1, "user_id": 1, "job_id": 1}
+    values = {"plan_id": 1, "version": 1, "user_id": 1, "job_id": 1, "code": "99.01.01.2001"}
     posted = 0
     for rule, method in _cases(app):
         if method != "POST":

@@ -20,7 +20,8 @@ FLASK_ALLOWED = ("planner.web", "planner.cli", "planner.console", "planner.exten
 #: Plain domain modules: no Flask, no database session, no web, no CLI.
 DOMAIN = ("planner.params", "planner.plan_json", "planner.fmt", "planner.ranking",
           "planner.travel", "planner.engine", "planner.maps", "planner.sheets",
-          "planner.exports", "planner.plandiff", "planner.paths")
+          "planner.exports", "planner.plandiff", "planner.paths", "planner.daymessage",
+          "planner.msg")
 FORBIDDEN_FOR_DOMAIN = ("flask", "flask_babel", "flask_wtf", "flask_sqlalchemy",
                         "flask_migrate", "planner.web", "planner.cli", "planner.extensions",
                         "planner.models", "planner.repository", "planner.plan_store",

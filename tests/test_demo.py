@@ -349,6 +349,21 @@ def test_load_demo_through_the_importer(app):
         meta = json.loads((DATA_DIR / "demo.json").read_text(encoding="utf-8"))
         river_kec = frame["kecamatan_code"].isin(meta["river_kecamatan"])
         assert river_kec.sum() >= 5 and (frame.loc[river_kec, "access"] == "river").all()
+        # the office's set-up: a car base (default) and a pier, the roster with a boat team,
+        # lodging villages from the bulk attributes file
+        from planner import roster
+
+        bases = {b.name: b for b in roster.list_bases()}
+        assert {b["name"] for b in meta["bases"]} == set(bases)
+        assert bases[base.name].vehicles == "car" and base.is_default
+        pier = next(b for b in bases.values() if b.name.startswith("Dermaga"))
+        assert pier.vehicles == "both" and not pier.is_default
+        teams = {t.name: t for t in roster.list_teams()}
+        assert set(teams) == {"Tim 1", "Tim 2", "Tim 3 (perahu)"}
+        assert teams["Tim 3 (perahu)"].vehicle == "boat" and teams["Tim 3 (perahu)"].base_id == pier.id
+        assert all(t.leader and t.phone for t in teams.values())
+        lodging = {v.code: v.lodging for v in Village.query.all() if v.lodging}
+        assert len(lodging) >= 16 and set(lodging.values()) <= {"kecamatan_office", "puskesmas"}
 
 
 def test_load_demo_cli_if_empty(runner):

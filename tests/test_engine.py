@@ -305,3 +305,51 @@ def test_replan_keeps_the_done_stops_as_locks():
     inst, plan, d = run(fr2, teams, days=3, time_limit=2, locks=locks)
     kept = {(t, s["site_code"]) for t, date, s in stops(d) if date == day1 and s["locked"]}
     assert kept == set(done)
+
+
+def _far_frame():
+    return frame(village("V.FAR", "Jauh", 0, 190, 200), village("V.F2", "Jauh Dua", 8, 185, 60),
+                 village("V.1", "Dekat", 5, 0, 40))
+
+
+def test_team_on_a_trip_continues_from_where_it_sleeps():
+    """A re-plan of a team that slept at V.FAR last night: it wakes up there, may sleep away
+    only the nights it has left, and the trip ends at base."""
+    lat, lon = at(0, 190)
+    t = TeamSpec(name="Tim 1", base=BASE, kits=3, mode="road", max_nights=2,
+                 start_at=("V.FAR", "Jauh", lat, lon), nights_used=1)
+    inst, plan, d = run(_far_frame(), [t], days=3, time_limit=3)
+    slots = trip_slots(inst)
+    assert slots[0].offsets == (0, 1)          # one night left: a two-day first trip
+    days = d["teams"][0]["days"]
+    assert days[0]["date"] == MONDAY.isoformat()
+    assert days[0]["start"]["code"] == "V.FAR"  # wakes up at the village, not at base
+    assert sum(1 for day in days[:2] if day["end"]["code"]) <= 1  # only the night it has left
+    assert days[-1]["end"]["code"] is None
+    # the instance export carries it, so the independent validator checks it
+    td = inst.to_dict()["teams"][0]
+    assert td["nights_used"] == 1 and td["start_point"] is not None
+    # the same plan read as if the team had woken up at base is wrong: the validator says so
+    wrong = copy.deepcopy(inst.to_dict())
+    wrong["teams"][0]["start_point"] = None
+    assert any("dimulai" in e for e in validate_plan(d, wrong))
+
+
+def test_team_out_of_nights_goes_home_on_the_first_day():
+    lat, lon = at(0, 190)
+    t = TeamSpec(name="Tim 1", base=BASE, kits=3, mode="road", max_nights=2,
+                 start_at=("V.FAR", "Jauh", lat, lon), nights_used=2)
+    inst, plan, d = run(_far_frame(), [t], days=2, time_limit=3)
+    assert trip_slots(inst)[0].offsets == (0,)
+    first = d["teams"][0]["days"][0]
+    assert first["start"]["code"] == "V.FAR" and first["end"]["code"] is None
+    assert first["min_to_end"] > 0 or first["stops"]
+
+
+def test_team_on_a_trip_with_nothing_to_do_still_comes_home():
+    lat, lon = at(0, 190)
+    t = TeamSpec(name="Tim 1", base=BASE, kits=3, mode="road", max_nights=2,
+                 start_at=("V.FAR", "Jauh", lat, lon), nights_used=1)
+    inst, plan, d = run(frame(), [t], days=2, time_limit=1)
+    days = d["teams"][0]["days"]
+    assert days and days[0]["start"]["code"] == "V.FAR" and days[-1]["end"]["code"] is None

@@ -61,11 +61,11 @@ def test_record_results_replan_and_diff(app, client, planned, validate_stored):
     assert r.status_code == 302, r.get_data(as_text=True)[:1500]
 
     with app.app_context():
-        # the village's recorded figure went up, as a NEW statistics entry (history kept)
+        # the village's recorded figure went up; the recap itself is untouched (history kept)
         assert recorded_of(done["site_code"]) == before + done["expected"]
         n_stats = db.session.scalar(select(func.count(VillageStat.id)).where(
             VillageStat.village_code == done["site_code"]))
-        assert n_stats == 2
+        assert n_stats == 1
         assert db.session.scalar(select(func.count(VisitResult.id))) == len(stops)
 
     # the gap view and the progress page reflect it
@@ -162,3 +162,72 @@ def test_field_pages_404_for_unknown_plan(client, planned):
     assert client.get(f"/rencana/{planned}/v9/hasil").status_code == 404
     assert client.get(f"/rencana/{planned}/v1/hasil?team=Nobody").status_code == 404
     assert client.get(f"/rencana/{planned}/beda/1/7").status_code == 404
+
+
+def test_a_new_recap_keeps_field_results_and_village_attributes(app, client, planned):
+    """A recap dated before the visits gets the visits' people added; one dated after them
+    already holds them. Village attributes set by hand survive the new recap."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from planner.models import Village
+
+    with app.app_context():
+        v1 = plan_store.latest_version(planned)
+        team, day = first_busy_day(v1.result)
+        stop = day["stops"][0]
+        code = stop["site_code"]
+        field.record_results(v1, [{"team": team["name"], "date": day["date"], "site_code": code,
+                                   "outcome": "done", "actual_recorded": 12}])
+        village = db.session.scalar(select(Village).where(Village.code == code))
+        village.access, village.access_source, village.lodging = "both", "manual", "puskesmas"
+        db.session.commit()
+        recap = repository.villages_frame()[["code", "population", "obliged", "recorded"]]
+        base = recap.set_index("code")["recorded"].to_dict()
+        visit = dt.date.fromisoformat(day["date"])
+        before_visit = repository.add_dataset(pd.DataFrame(recap.assign(
+            recorded=lambda f: f["code"].map(base) - f["code"].eq(code) * 12)),
+            name="rekap lama", snapshot_date=visit - dt.timedelta(days=3), recap_file="a.csv")
+        assert recorded_of(code) == base[code]  # recap (without the visit) + the visit
+        repository.add_dataset(recap, name="rekap baru", snapshot_date=visit + dt.timedelta(days=1),
+                               recap_file="b.csv")
+        assert recorded_of(code) == base[code]  # the office's count already has the visit
+        assert repository.current_dataset().name == "rekap baru"
+        village = db.session.scalar(select(Village).where(Village.code == code))
+        assert (village.access, village.access_source, village.lodging) == ("both", "manual", "puskesmas")
+        del before_visit
+
+
+def test_impossible_and_unlikely_results_are_checked(app, client, planned):
+    with app.app_context():
+        v1 = plan_store.latest_version(planned)
+        team, day = first_busy_day(v1.result)
+        stop = day["stops"][0]
+        frame = repository.villages_frame().set_index("code")
+        unrecorded = int(frame.loc[stop["site_code"], "obliged"] - frame.loc[stop["site_code"], "recorded"])
+    url = f"/rencana/{planned}/v1/hasil"
+    base = {"team": team["name"], "day": day["date"]}
+    for too_many in (unrecorded + 1, 10**15):
+        r = client.post(url, data={**base, "actual-0": str(too_many), "outcome-0": "done"})
+        html = r.get_data(as_text=True)
+        assert r.status_code == 400, too_many
+        assert stop["name"] in html.replace("&#39;", "'") or "Desa Uji" in html
+        assert "batas" in html and f'value="{too_many}"' in html  # the input is kept
+    with app.app_context():
+        assert db.session.scalar(select(func.count(VisitResult.id))) == 0
+    # far above the plan (but possible): saved only after a confirmation
+    high = min(unrecorded, 2 * stop["expected"] + 1)
+    if high > 2 * stop["expected"]:
+        r = client.post(url, data={**base, "actual-0": str(high), "outcome-0": "done"})
+        assert r.status_code == 409 and 'id="confirm-box"' in r.get_data(as_text=True)
+        r = client.post(url, data={**base, "actual-0": str(high), "outcome-0": "done", "confirm": "y"})
+        assert r.status_code == 302
+    # a correction replaces the earlier report; both stay in the history
+    client.post(url, data={**base, "actual-0": "2", "outcome-0": "done", "confirm": "y"})
+    client.post(url, data={**base, "actual-0": "3", "outcome-0": "partly", "confirm": "y"})
+    page = client.get(url + f"?team={team['name']}&day={day['date']}").get_data(as_text=True)
+    assert page.count('class="history"') >= 2
+    with app.app_context():
+        latest = field.latest_results([plan_store.latest_version(planned).id])
+        assert latest[(team["name"], day["date"], stop["site_code"])].actual_recorded == 3

@@ -29,12 +29,13 @@ def load_villages(client):
     return r
 
 
-def test_page_has_two_upload_forms(client):
+def test_page_has_three_upload_forms(client):
     r = client.get("/impor")
     assert r.status_code == 200
     html = r.get_data(as_text=True)
     assert 'action="/impor/batas"' in html and 'action="/impor/rekap"' in html
-    assert html.count('enctype="multipart/form-data"') == 2
+    assert 'action="/impor/atribut"' in html  # village attributes (access, signal, lodging)
+    assert html.count('enctype="multipart/form-data"') == 3
     assert "WAJIB KTP-EL" in html and "Tumbang Penyahuan → Tumbang Panyahuan" in html
 
 

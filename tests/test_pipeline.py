@@ -18,7 +18,8 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from planner import fmt, pipeline, plan_json, plan_store
+from planner import fmt, pipeline, plan_json, plan_store, repository
+from planner import params as P
 from planner.extensions import db
 from planner.models import Plan, PlanJob, PlanVersion
 from planner.params import PlanParams
@@ -284,3 +285,55 @@ def test_jobs_table_holds_only_the_one_format(demo_app, plan_form_data, solve_vi
         job = db.session.scalars(select(PlanJob)).one()
         assert job.params["format"] == "plan-params/1"
         assert PlanParams.from_dict(job.params).to_dict() == job.params
+
+
+def test_a_must_visit_village_is_planned_or_the_plan_is_refused(tiny_app, client, plan_form_data):
+    """A river-only village (99.01.01.2004) can never be reached by car-only teams: the plan is
+    refused with the village and the reason, nothing stored; with a boat team it is planned."""
+    r = client.post("/rencana", data=plan_form_data(**{
+        "days": "2", "must_visit": "99.01.01.2004", "teams-1-mode": "road", "teams-1-max_nights": "0"}))
+    state = client.get(r.headers["Location"] + ".json").get_json()
+    assert state["status"] == "failed"
+    assert "99.01.01.2004" in state["error"] and "wajib dikunjungi" in state["error"]
+    with tiny_app.app_context():
+        assert count(PlanVersion) == 0
+        b = repository.default_base()
+        base = {"name": b.name, "lat": b.lat, "lon": b.lon}
+        params = P.build(dataset_id=repository.current_dataset().id, name="wajib",
+                         must_visit=["99.01.01.2004"], start_date=START, days=3,
+                         teams=[P.team("Darat", base), P.team("Perahu", base, mode="both")],
+                         time_limit=10, solution_limit=60)
+        version = pipeline.run(params, workers=1)
+        assert "99.01.01.2004" in {ref.site_code for ref in plan_json.iter_stops(version.result)}
+
+
+# --------------------------------------------------------------------------- trips across a re-plan
+def test_a_team_out_on_a_trip_continues_from_where_it_sleeps(demo_app, validate_stored):
+    """Re-planning from the morning after a night away: the team wakes up at that village (it
+    does not teleport to base), with only the nights it has left, and the new days validate."""
+    import datetime as dt
+
+    from planner import field
+
+    res = cli(demo_app, "plan", "--teams", "1", "--days", "4", "--start", START, "--nights", "2",
+              "--mode", "both", "--time-limit", "3", "--workers", "1", "--quiet", "--save",
+              "--name", "Perjalanan")
+    assert res.exit_code == 0, res.output
+    plan_id = int(re.search(r"rencana #(\d+) versi 1", res.output).group(1))
+    with demo_app.app_context():
+        v1 = plan_store.get_version(plan_id, 1)
+        days = v1.result["teams"][0]["days"]
+        away = [i for i, d in enumerate(days[:-1]) if d["end"].get("code")]
+        assert away, "the demo's far villages need a night away"
+        night = days[away[0]]
+        cut = dt.date.fromisoformat(night["date"]) + dt.timedelta(days=1)
+        params = field.replan_params(v1, cut, time_limit=2)
+        team = params.teams[0]
+        assert team.start_at is not None and team.start_at.code == night["end"]["code"]
+        assert team.nights_used >= 1
+        v2 = field.replan(v1, cut, time_limit=2, workers=1)
+        first = next(d for d in v2.result["teams"][0]["days"] if d["date"] >= cut.isoformat())
+        assert first["date"] == cut.isoformat()
+        assert first["start"]["code"] == night["end"]["code"]
+        assert validate_stored(v2) == []
+        assert v2.params["teams"][0]["start_at"]["code"] == night["end"]["code"]

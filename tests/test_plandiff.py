@@ -53,3 +53,31 @@ def test_split_visits_are_compared_per_visit():
     d = diff_plans(old, new)
     assert [(s["site_code"], s["date"]) for s in d["dropped"]] == [("X", "2026-12-02")]
     assert len(d["unchanged"]) == 1
+
+
+def test_like_with_like_sessions_of_a_day_are_one_stop():
+    """Two sessions of one village on one team-day (a split visit back to back) are one stop;
+    the same village, team and date in both versions is the same stop."""
+    day = {"date": "2026-12-01", "stops": [
+        {"site_code": "X", "arrive": "08:30", "depart": "12:00", "expected": 150},
+        {"site_code": "X", "arrive": "12:00", "depart": "16:00", "expected": 160}]}
+    old = {"teams": [{"name": "T", "days": [day]}]}
+    new = {"teams": [{"name": "T", "days": [{"date": "2026-12-01", "stops": [
+        {"site_code": "X", "arrive": "08:30", "depart": "16:00", "expected": 310}]}]}]}
+    d = diff_plans(old, new)
+    assert [len(d[k]) for k in ("added", "dropped", "moved", "retimed")] == [0, 0, 0, 0]
+    assert [s["site_code"] for s in d["unchanged"]] == ["X"]
+    assert diff_plans(old, old)["unchanged"][0]["sessions"] == 2
+
+
+def test_an_unchanged_replan_has_an_empty_diff():
+    from planner import plan_json
+
+    old = _plan()
+    for t in old["teams"]:
+        t.setdefault("mode", "road")
+        for dd in t["days"]:
+            dd.setdefault("totals", {})
+    merged = plan_json.merge_replan(old, copy.deepcopy(old), "2026-12-02")
+    d = diff_plans(old, merged)
+    assert [len(d[k]) for k in ("added", "dropped", "moved", "retimed")] == [0, 0, 0, 0]

@@ -320,15 +320,24 @@ def test_plan_store_versions_increment_and_are_kept(tiny_app):
 
 
 def test_sample_plan_on_the_demo(demo_app, validate_stored):
-    """What `planner load-demo` adds: 3 teams × 5 days from the demo office, valid, shown."""
+    """What `planner load-demo` adds: the demo's roster (two car teams from the office, a boat
+    team from the pier) × 5 days, valid, shown; the boat team gets river villages."""
     with demo_app.app_context():
         version = pipeline.create_sample_plan(time_limit=3)
         assert version.version == 1
         assert [t["name"] for t in version.result["teams"]] == ["Tim 1", "Tim 2", "Tim 3 (perahu)"]
         params = version.params
         assert params["calendar"]["days"] == 5 and params["solver"]["seed"] == 1
-        assert [t["max_nights"] for t in params["teams"]] == [0, 0, 3]
-        assert {t["base"]["name"] for t in params["teams"]} == {repository.default_base().name}
+        assert [t["max_nights"] for t in params["teams"]] == [0, 1, 3]
+        assert [t["mode"] for t in params["teams"]] == ["road", "road", "river"]
+        office = repository.default_base().name
+        assert [t["base"]["name"] for t in params["teams"]][:2] == [office, office]
+        assert params["teams"][2]["base"]["name"].startswith("Dermaga")
+        assert all(t.get("leader") and t.get("phone") for t in params["teams"])
+        access = repository.villages_frame().set_index("code")["access"]
+        boat = [s["site_code"] for d in version.result["teams"][2]["days"] for s in d["stops"]]
+        assert boat and {access.get(c, "river") for c in boat} <= {"river", "both"}
+        assert "river" in {access.get(c) for c in boat}
         assert validate_stored(version) == []
         assert version.result["totals"]["people"] > 0
         assert version.result["fictional"] is True

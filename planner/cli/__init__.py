@@ -19,8 +19,10 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from . import data, db, plans, serve, sheets, users
+    from . import bases, data, db, plans, serve, sheets, users, villages
 
-    for module in (db, data, plans, sheets, users, serve):
+    for module in (db, data, plans, sheets, users, serve, bases, villages):
         for command in module.COMMANDS:
             app.cli.add_command(command)
+    from .results import results_group  # planner results import (issue 11)
+    app.cli.add_command(results_group)

@@ -169,11 +169,14 @@ def plan_command(n_teams, team_specs, mode, kits, days, start, base, nights, bel
     if n_teams:
         specs += [{"name": f"Tim {k + 1}", "mode": mode, "kits": kits, "max_nights": nights}
                   for k in range(n_teams)]
-    travel = {"source": "builtin"}
+    from .. import settings
+
+    travel = settings.travel_choice()  # the office's travel settings, unless overridden here
     if travel_matrix:
-        travel = {"source": "matrix", "file": str(Path(travel_matrix).resolve())}
+        travel = {"source": "matrix", "file": str(Path(travel_matrix).resolve()),
+                  "settings": travel["settings"]}
     elif osrm_url:
-        travel = {"source": "osrm", "url": osrm_url}
+        travel = {"source": "osrm", "url": osrm_url, "settings": travel["settings"]}
     name = plan_name or f"Rencana {start_date.isoformat()} ({len(specs)} tim, {days} hari)"
     try:
         params = P.build(

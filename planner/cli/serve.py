@@ -14,6 +14,10 @@
 * Each worker process also runs queued plan solves (``planner.jobs``; at most
   ``PLANNER_PLAN_CONCURRENCY`` at once on the installation, default 1).
 * SQLite runs in write-ahead-log mode here (``PLANNER_SQLITE_WAL``).
+* The key, WAL mode and pool size go to ``create_app`` as config: ``planner.config`` read the
+  environment when the ``planner`` command started, before this command could set anything.
+* gunicorn's control socket (``gunicornc``) is off: it has one fixed path per user, which a
+  second server on the machine (a test, a load test) would take over.
 
 Put a reverse proxy that terminates HTTPS in front of it (docs/user/office.md) and set
 ``PLANNER_HTTPS=1`` and ``PLANNER_PROXY_HOPS=1``.
@@ -25,8 +29,10 @@ import os
 from pathlib import Path
 
 import click
+from flask.cli import ScriptInfo
 
 WEAK_KEYS = {"", "dev", "secret", "changeme", "test-only-not-secret"}
+_TRUE = ("1", "true", "yes", "on")
 
 
 def _secret_key(secret_key_file: str | None) -> str:
@@ -54,7 +60,8 @@ def _secret_key(secret_key_file: str | None) -> str:
 @click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True,
               help="Requests at once per worker process.")
 @click.option("--timeout", type=click.IntRange(10, 3600), default=120, show_default=True,
-              help="Seconds before a stuck request's worker is restarted.")
+              help="Seconds a worker process may hang (not answer gunicorn's master) before it "
+                   "is restarted; with gthread workers this is not a limit on one request.")
 @click.option("--secret-key-file", default=None, type=click.Path(dir_okay=False),
               help="Read the secret key from this file instead of SECRET_KEY.")
 @click.option("--access-log/--no-access-log", default=True, show_default=True)
@@ -66,6 +73,24 @@ def serve_command(bind, workers, threads, timeout, secret_key_file, access_log):
     os.environ["SECRET_KEY"] = key
     os.environ.setdefault("PLANNER_SQLITE_WAL", "1")
     os.environ.setdefault("PLANNER_DB_POOL_SIZE", str(threads + 2))
+    # ``planner.config`` read the environment when the ``planner`` command started, before
+    # this command ran (and the workers are forked from this process): the key, WAL mode and
+    # pool size set here would never reach the app through it. Hand them over directly.
+    try:
+        overrides = {
+            "SECRET_KEY": key,
+            "SQLITE_WAL": os.environ["PLANNER_SQLITE_WAL"].strip().lower() in _TRUE,
+            "DB_POOL_SIZE": int(os.environ["PLANNER_DB_POOL_SIZE"]),
+        }
+    except ValueError as exc:
+        raise click.ClickException(f"PLANNER_DB_POOL_SIZE must be a whole number: {exc}") from exc
+
+    # the app factory the ``planner`` command was started with (planner.console), taking these
+    # overrides: looked up at run time, so the CLI does not import the package that imports it
+    info = click.get_current_context().find_object(ScriptInfo)
+    factory = getattr(info, "create_app", None)
+    if factory is None or getattr(factory, "__name__", "") != "_create_app":
+        raise click.ClickException("planner serve runs from the `planner` command.")
 
     class Server(BaseApplication):
         def load_config(self):
@@ -83,9 +108,7 @@ def serve_command(bind, workers, threads, timeout, secret_key_file, access_log):
             self.cfg.set("control_socket_disable", True)
 
         def load(self):
-            from gunicorn.util import import_app
-
-            return import_app("planner:create_app()")
+            return factory(overrides)
 
     click.echo(f"Jemput Bola Planner on http://{bind} ({workers} workers × {threads} threads)")
     Server().run()

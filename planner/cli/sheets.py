@@ -101,7 +101,9 @@ def itinerary_command(plan_id, version, plan_json, team, day, lang, pdf_out, htm
         context = sheets.load_context(context_path)
     else:  # the demo's rivers/roads fit the demo's villages only
         context = None if villages_path else coverage.context_frame(dataset)
-    base = base_url or current_app.config["PUBLIC_BASE_URL"]
+    from .. import settings
+
+    base = base_url or settings.public_base_url(current_app.config["PUBLIC_BASE_URL"])
     link = None
     if plan_json is None:  # a saved plan: the QR codes carry signed share links
         from .. import sharing

@@ -66,6 +66,12 @@ class TeamSpec:
     mode: str = "road"
     available_dates: tuple | None = None
     max_nights: int = 0
+    # re-plan of a team on a trip: (code, name, lat, lon) of the village it slept at before its
+    # first working day of this plan, after ``nights_used`` nights away in a row
+    start_at: tuple | None = None
+    nights_used: int = 0
+    # a re-plan keeps the previous plan's trips that hold kept stops: ((first, last date), …)
+    trips: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -90,7 +96,8 @@ class SiteSpec:
 class Lock:
     site_code: str
     date: dt.date
-    team: str
+    team: str               # "" = whichever team
+    expected: int | None = None  # the people this visit keeps (a re-plan keeps its size)
 
 
 def _travel_params_default():
@@ -116,6 +123,10 @@ class PlanRequest:
     exclude: tuple = ()
     extra_sites: tuple = ()
     locks: tuple = ()
+    # soft: where a stop was before a re-plan (site, date, team); moving it to another team or
+    # day, or dropping it, costs ``churn_penalty_min`` minutes of travel in the objective
+    prefer: tuple = ()
+    churn_penalty_min: float = 240.0
     pooling: Any = None
     person_value_min: float = 30.0
     travel: Any = field(default_factory=_travel_params_default)
@@ -192,12 +203,14 @@ class Instance:
     team_dates: tuple     # per team: tuple of its working dates
     work_start: int       # minutes of day
     work_end: int
-    points: pd.DataFrame  # lat, lon, access, code, name, kind (bases first, then sites)
+    points: pd.DataFrame  # lat, lon, access, code, name, kind (bases, trip starts, then sites)
     base_points: tuple    # per team: point index of its base
     site_points: tuple    # per site: point index
     matrices: dict        # mode -> Matrices
     locks: tuple          # Lock
     value_scale: int      # solver units per travel minute (for costs)
+    prefer: tuple = ()    # Lock-shaped soft preferences (see PlanRequest.prefer)
+    start_points: tuple = ()  # per team: point index where its first day starts (None = base)
 
     # ------------------------------------------------------------------ helpers
     def day_offset(self, d: dt.date) -> int:
@@ -230,6 +243,12 @@ class Instance:
                        "max_nights": t.max_nights,
                        "base": {"name": t.base[0], "lat": float(t.base[1]), "lon": float(t.base[2])},
                        "base_point": int(self.base_points[k]),
+                       "start_point": (int(self.start_points[k])
+                                       if self.start_points and self.start_points[k] is not None
+                                       else None),
+                       "nights_used": int(t.nights_used),
+                       "trips": [[_as_date(a).isoformat(), _as_date(b).isoformat()]
+                                 for a, b in t.trips],
                        "dates": [d.isoformat() for d in self.team_dates[k]]}
                       for k, t in enumerate(self.teams)],
             "sites": [{"code": s.code, "name": s.name, "kecamatan": s.kecamatan, "kind": s.kind,
@@ -395,6 +414,16 @@ def build_instance(villages_frame: pd.DataFrame | None, request: PlanRequest,
                               "code": f"__base{len(base_rows)}", "name": str(t.base[0]),
                               "kind": "base"})
         base_points.append(base_index[key])
+    # a team out on a trip wakes up at the village it slept at (kind "start", after the bases)
+    start_points = []
+    for t in req.teams:
+        if t.start_at is None:
+            start_points.append(None)
+            continue
+        code, name, lat, lon = t.start_at
+        start_points.append(len(base_rows))
+        base_rows.append({"lat": float(lat), "lon": float(lon), "access": "both",
+                          "code": str(code), "name": str(name), "kind": "start"})
     rows = base_rows + [{"lat": s.lat, "lon": s.lon, "access": s.access, "code": s.code,
                          "name": s.name, "kind": s.kind} for s in sites]
     points = pd.DataFrame(rows, columns=["lat", "lon", "access", "code", "name", "kind"])
@@ -425,12 +454,25 @@ def build_instance(villages_frame: pd.DataFrame | None, request: PlanRequest,
         avail = max(0.25 * work, work - travel_day)  # minutes left for recording that day
         cap_day = min(max(1, int((avail - t.setup_min) * t.kits / mpp)) for t, mpp in zip(req.teams, mpps, strict=True))
         chunk = max(1, min(int(cap * float(req.split_fraction)), int(cap_day * 0.95)))
-        n = max(1, math.ceil(s.expected / chunk))
-        n_locks = sum(1 for lk in req.locks if lk.site_code == s.code)
-        n = max(n, min(n_locks, s.expected))
-        base_e, rem = divmod(s.expected, n)
-        for k in range(n):
-            e = base_e + (1 if k < rem else 0)
+        # locked visits with a size keep it (their own copies); the rest is split as usual
+        site_locks = [lk for lk in req.locks if lk.site_code == s.code]
+        fixed = []
+        for lk in site_locks:
+            if lk.expected and sum(fixed) < s.unrecorded:
+                fixed.append(min(int(lk.expected), s.unrecorded - sum(fixed)))
+        rest = max(0, s.expected - sum(fixed))
+        n_locks = len(site_locks) - len(fixed)
+        n = max(1, math.ceil(rest / chunk)) if rest else 0
+        n = max(n, min(n_locks, rest))
+        if not fixed and not n:
+            n = 1
+        sizes = list(fixed)
+        if n:
+            base_e, rem = divmod(rest, n)
+            sizes += [base_e + (1 if k < rem else 0) for k in range(n)]
+        sizes = [e for e in sizes if e > 0] or [max(1, s.expected)]
+        n = len(sizes)
+        for k, e in enumerate(sizes):
             service = tuple(int(t.setup_min + math.ceil(e * mpp / t.kits))
                             for t, mpp in zip(req.teams, mpps, strict=True))
             weight = MUST_VISIT_WEIGHT if s.code in must else 1
@@ -442,13 +484,17 @@ def build_instance(villages_frame: pd.DataFrame | None, request: PlanRequest,
     names = {t.name for t in req.teams}
     for lk in req.locks:
         d = _as_date(lk.date)
-        if lk.team not in names:
+        if lk.team and lk.team not in names:  # "" = whichever team
             raise PlanInputError(f"Kunci {lk.site_code}: tim {lk.team!r} tidak ada.")
-        locks.append(Lock(site_code=str(lk.site_code), date=d, team=lk.team))
+        locks.append(Lock(site_code=str(lk.site_code), date=d, team=lk.team,
+                          expected=int(lk.expected) if lk.expected else None))
     return Instance(request=req, teams=tuple(req.teams), sites=tuple(sites), visits=tuple(visits),
                     dates=tuple(dates), team_dates=tuple(team_dates), work_start=ws, work_end=we,
                     points=points, base_points=tuple(base_points), site_points=site_points,
-                    matrices=matrices, locks=tuple(locks), value_scale=scale)
+                    matrices=matrices, locks=tuple(locks), value_scale=scale,
+                    prefer=tuple(Lock(site_code=str(p.site_code), date=_as_date(p.date), team=p.team)
+                                 for p in req.prefer if p.team in names),
+                    start_points=tuple(start_points))
 
 
 # --------------------------------------------------------------------------- params
@@ -462,6 +508,10 @@ def request_from_params(p, *, dataset: str = "") -> PlanRequest:
         name=t.name, base=(t.base.name, float(t.base.lat), float(t.base.lon)), kits=int(t.kits),
         minutes_per_person=float(t.minutes_per_person), setup_min=int(t.setup_min),
         mode=t.mode, max_nights=int(t.max_nights),
+        start_at=((t.start_at.code, t.start_at.name, float(t.start_at.lat), float(t.start_at.lon))
+                  if t.start_at is not None else None),
+        nights_used=int(t.nights_used),
+        trips=tuple((_as_date(a), _as_date(b)) for a, b in t.trips),
         available_dates=(tuple(_as_date(d) for d in t.available_dates)
                          if t.available_dates is not None else None))
         for t in p.teams)
@@ -480,8 +530,11 @@ def request_from_params(p, *, dataset: str = "") -> PlanRequest:
         turnout=float(s.turnout), turnout_overrides=dict(s.turnout_overrides), below=s.below,
         min_unrecorded=int(s.min_unrecorded), must_visit=tuple(s.must_visit),
         exclude=tuple(s.exclude), extra_sites=extra,
-        locks=tuple(Lock(site_code=lk.site_code, date=_as_date(lk.date), team=lk.team)
-                    for lk in p.locks),
+        locks=tuple(Lock(site_code=lk.site_code, date=_as_date(lk.date), team=lk.team,
+                         expected=lk.expected) for lk in p.locks),
+        prefer=tuple(Lock(site_code=lk.site_code, date=_as_date(lk.date), team=lk.team)
+                     for lk in p.prefer),
+        churn_penalty_min=float(p.model.churn_penalty_min),
         pooling=pooling, person_value_min=float(p.model.person_value_min),
         travel=TravelParams(**dict(p.travel.settings)),
         split_fraction=float(p.model.split_fraction), dataset=dataset,
@@ -505,7 +558,12 @@ def params_from_request(req: PlanRequest):
                       mode=t.mode, kits=int(t.kits), max_nights=int(t.max_nights),
                       minutes_per_person=float(t.minutes_per_person), setup_min=int(t.setup_min),
                       available_dates=([_as_date(d).isoformat() for d in t.available_dates]
-                                       if t.available_dates is not None else None))
+                                       if t.available_dates is not None else None),
+                      **({"start_at": {"code": str(t.start_at[0]), "name": str(t.start_at[1]),
+                                       "lat": float(t.start_at[2]), "lon": float(t.start_at[3])},
+                          "nights_used": int(t.nights_used)} if t.start_at is not None else {}),
+                      **({"trips": [[_as_date(a).isoformat(), _as_date(b).isoformat()]
+                                    for a, b in t.trips]} if t.trips else {}))
                for t in req.teams],
         start_date=_as_date(req.start_date), days=int(req.days), work_start=req.work_start,
         work_end=req.work_end, skip_weekends=bool(req.skip_weekends),
@@ -514,11 +572,15 @@ def params_from_request(req: PlanRequest):
         turnout_overrides={str(k): float(v) for k, v in dict(req.turnout_overrides).items()},
         must_visit=[str(c) for c in req.must_visit], exclude=[str(c) for c in req.exclude],
         locks=[{"site_code": str(lk.site_code), "date": _as_date(lk.date).isoformat(),
-                "team": lk.team} for lk in req.locks],
+                "team": lk.team, **({"expected": int(lk.expected)} if lk.expected else {})}
+               for lk in req.locks],
+        prefer=[{"site_code": str(lk.site_code), "date": _as_date(lk.date).isoformat(),
+                 "team": lk.team} for lk in req.prefer],
         extra_sites=[_site_dict(s) for s in req.extra_sites], pooling=pooling,
         travel={"source": "builtin", "settings": travel},
         model={"person_value_min": float(req.person_value_min),
-               "split_fraction": float(req.split_fraction)})
+               "split_fraction": float(req.split_fraction),
+               "churn_penalty_min": float(req.churn_penalty_min)})
 
 
 def _site_dict(s: SiteSpec) -> dict:

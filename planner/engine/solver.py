@@ -81,7 +81,7 @@ import numpy as np
 from ortools.constraint_solver import pywrapcp
 
 from .core import STRATEGIES, node_order, run_workers, search_parameters
-from .model import Instance, PlanInputError, min_to_hhmm
+from .model import Instance, PlanInputError, _as_date, min_to_hhmm
 from .plan import Day, Dropped, Place, Plan, Stop, TeamPlan, _freeze_json
 
 BIG = 10**9
@@ -103,31 +103,65 @@ class VehicleSlot:
 
 
 def trip_slots(inst: Instance) -> list[VehicleSlot]:
+    """Per team, its working days cut into trips (vehicles of the routing model): single days
+    for day-trip teams, runs of consecutive days of at most ``max_nights + 1`` days otherwise.
+    A team already out on a trip (``start_at``) first finishes that trip: its first slot has
+    at most ``max_nights - nights_used + 1`` days and starts at the village it slept at. Trips
+    a re-plan keeps (``TeamSpec.trips``: the previous plan's trips with kept stops) are slots
+    of their own, so a locked stop keeps the trip that made it reachable."""
     slots = []
     for k, t in enumerate(inst.teams):
         offs = [inst.day_offset(d) for d in inst.team_dates[k]]
         if not offs:
             continue
+        mine: list[tuple] = []
+        used: set = set()
+        kept = [(inst.day_offset(_as_date(a)), inst.day_offset(_as_date(b)))
+                 for a, b in sorted(t.trips or ())]
+        if t.start_at is not None:
+            left = max(0, int(t.max_nights) - int(t.nights_used))
+            first = [offs[0]]
+            for o in offs[1:left + 1]:
+                # the trip in progress ends before a kept trip that starts later
+                if o != first[-1] + 1 or any(lo <= o <= hi and not lo <= offs[0] <= hi
+                                             for lo, hi in kept):
+                    break
+                first.append(o)
+            mine.append(tuple(first))
+            used.update(first)
+        for lo, hi in kept:
+            days = [o for o in offs if lo <= o <= hi and o not in used]
+            run: list = []
+            for o in days:  # consecutive days only, at most max_nights + 1 of them
+                if run and (o != run[-1] + 1 or len(run) > int(t.max_nights)):
+                    break
+                run.append(o)
+            if len(run) > 1:
+                mine.append(tuple(run))
+                used.update(run)
+        offs = [o for o in offs if o not in used]
         if t.max_nights <= 0:
-            slots.extend(VehicleSlot(k, (o,)) for o in offs)
-            continue
-        runs, cur = [], [offs[0]]
-        for o in offs[1:]:
-            if o == cur[-1] + 1:
-                cur.append(o)
-            else:
-                runs.append(cur)
-                cur = [o]
-        runs.append(cur)
-        size = t.max_nights + 1
-        for run in runs:
-            n = math.ceil(len(run) / size)
-            q, r = divmod(len(run), n)
-            i = 0
-            for j in range(n):
-                L = q + (1 if j < r else 0)
-                slots.append(VehicleSlot(k, tuple(run[i:i + L])))
-                i += L
+            mine.extend((o,) for o in offs)
+        elif offs:
+            runs, cur = [], [offs[0]]
+            for o in offs[1:]:
+                if o == cur[-1] + 1:
+                    cur.append(o)
+                else:
+                    runs.append(cur)
+                    cur = [o]
+            runs.append(cur)
+            size = t.max_nights + 1
+            for run in runs:
+                n = math.ceil(len(run) / size)
+                q, r = divmod(len(run), n)
+                i = 0
+                for j in range(n):
+                    L = q + (1 if j < r else 0)
+                    mine.append(tuple(run[i:i + L]))
+                    i += L
+        # the team's slots in date order: the first one is where a trip in progress goes on
+        slots.extend(VehicleSlot(k, o) for o in sorted(mine))
     return slots
 
 
@@ -140,8 +174,18 @@ class _Model:
         self.work = self.we - self.ws
         self.stride = self.work + 1  # solver axis: day o = [o·stride, o·stride + work]
         self.slots = trip_slots(inst)
-        nb = int(inst.points["kind"].eq("base").sum())
+        # depot nodes: bases, then the villages teams on a trip wake up at
+        nb = int(inst.points["kind"].isin(("base", "start")).sum())
         self.n_bases = nb
+        # where each vehicle starts: its team's first slot starts where the team slept
+        self.slot_start = []
+        seen = set()
+        for sl in self.slots:
+            sp = inst.start_points[sl.team] if inst.start_points else None
+            first = sl.team not in seen
+            seen.add(sl.team)
+            self.slot_start.append(int(sp) if first and sp is not None
+                                   else int(inst.base_points[sl.team]))
         self.minutes = {m: np.asarray(x.minutes, dtype=np.int64) for m, x in inst.matrices.items()}
         self.km = {m: np.asarray(x.km, dtype=float) for m, x in inst.matrices.items()}
         self.cost = {m: np.asarray(x.cost_rp, dtype=float) for m, x in inst.matrices.items()}
@@ -157,13 +201,15 @@ class _Model:
     def visit_point(self, vi: int) -> int:
         return self.inst.site_points[self.inst.visits[vi].site]
 
-    def alone_ok(self, slot: VehicleSlot, vi: int) -> tuple[bool, str]:
-        """Can this vehicle do this visit alone (base → site → base) inside its slot?"""
+    def alone_ok(self, v: int, vi: int) -> tuple[bool, str]:
+        """Can vehicle ``v`` do this visit alone (start → site → base) inside its slot?"""
         inst = self.inst
+        slot = self.slots[v]
         team = inst.teams[slot.team]
         mm = self.minutes[team.mode]
-        b, p = inst.base_points[slot.team], self.visit_point(vi)
-        to, back = int(mm[b, p]), int(mm[p, b])
+        p = self.visit_point(vi)
+        a, b = self.slot_start[v], inst.base_points[slot.team]
+        to, back = int(mm[a, p]), int(mm[p, b])
         if to >= INF_THRESHOLD or back >= INF_THRESHOLD:
             return False, "mode"
         svc = inst.visits[vi].service[slot.team]
@@ -246,8 +292,8 @@ def _prepare(M: _Model) -> dict:
     for vi in range(len(inst.visits)):
         ok = []
         reasons = set()
-        for v, sl in enumerate(slots):
-            good, reason = M.alone_ok(sl, vi)
+        for v in range(len(slots)):
+            good, reason = M.alone_ok(v, vi)
             if good:
                 ok.append(v)
             else:
@@ -261,16 +307,27 @@ def _prepare(M: _Model) -> dict:
     team_idx = {t.name: k for k, t in enumerate(inst.teams)}
     for lk in inst.locks:
         free = [vi for vi in by_site.get(lk.site_code, []) if vi not in lock_of]
+        if lk.expected:  # its own copy, sized as announced
+            same = [vi for vi in free if inst.visits[vi].expected == lk.expected]
+            free = same + [vi for vi in free if vi not in same]
         if not free:
             raise LockError(f"Terlalu banyak kunci untuk {lk.site_code}.")
         vi = free[0]
         off = inst.day_offset(lk.date)
-        tk = team_idx[lk.team]
-        vehicles = [v for v, sl in enumerate(slots) if sl.team == tk and off in sl.offsets]
+        tk = team_idx[lk.team] if lk.team else None  # no team: whichever team works that day
+        vehicles = [v for v, sl in enumerate(slots)
+                    if (tk is None or sl.team == tk) and off in sl.offsets]
         if not vehicles:
-            raise LockError(f"Kunci {lk.site_code}: {lk.team} tidak bekerja pada "
-                            f"{lk.date.isoformat()} (bukan hari kerja tim).")
+            raise LockError(f"Kunci {lk.site_code}: {lk.team or 'tidak ada tim yang'} tidak "
+                            f"bekerja pada {lk.date.isoformat()} (bukan hari kerja tim).")
         lock_of[vi] = (vehicles, off)
+    # re-plan preferences: the team and day a visit had before (soft, see _build)
+    prefer_of: dict[int, tuple[int, int, int]] = {}  # visit -> (team, day offset, rank)
+    for rank, pf in enumerate(inst.prefer):
+        free = [vi for vi in by_site.get(pf.site_code, [])
+                if vi not in lock_of and vi not in prefer_of]
+        if free and pf.team in team_idx:
+            prefer_of[free[0]] = (team_idx[pf.team], inst.day_offset(pf.date), rank)
     visit_nodes = [vi for vi in M.visit_order if allowed[vi] or vi in lock_of]
     node_pt = list(range(nb))
     node_visit = [-1] * nb
@@ -283,8 +340,8 @@ def _prepare(M: _Model) -> dict:
             sleep_nodes.append((len(node_pt), v))
             node_pt.append(inst.base_points[sl.team])
             node_visit.append(-2)
-    return {"allowed": allowed, "why": why, "lock_of": lock_of, "node_pt": node_pt,
-            "node_visit": node_visit, "sleep_nodes": sleep_nodes,
+    return {"allowed": allowed, "why": why, "lock_of": lock_of, "prefer_of": prefer_of,
+            "node_pt": node_pt, "node_visit": node_visit, "sleep_nodes": sleep_nodes,
             "n_visit_nodes": len(visit_nodes)}
 
 
@@ -307,8 +364,9 @@ def _build(M: _Model, built: dict, learned: dict, end_learned: dict, breaks: boo
     node_visit = built["node_visit"]
     n = len(node_pt)
     nv = len(slots)
-    starts = [inst.base_points[sl.team] for sl in slots]
-    manager = pywrapcp.RoutingIndexManager(n, nv, starts, starts)
+    starts = list(M.slot_start)
+    ends = [inst.base_points[sl.team] for sl in slots]
+    manager = pywrapcp.RoutingIndexManager(n, nv, starts, ends)
     routing = pywrapcp.RoutingModel(manager)
     pts = np.asarray(node_pt, dtype=np.int64)
     cls_key: dict = {}
@@ -342,8 +400,27 @@ def _build(M: _Model, built: dict, learned: dict, end_learned: dict, breaks: boo
         tm = np.minimum(mode_min[inst.teams[k].mode] + svc_cls[c][:, None], BIG)
         time_cb[c] = routing.RegisterTransitMatrix(tm.tolist())
     vcls = [team_cls[sl.team] for sl in slots]
-    for v, sl in enumerate(slots):
-        routing.SetArcCostEvaluatorOfVehicle(cost_cb[inst.teams[sl.team].mode], v)
+    prefer_of = built.get("prefer_of") or {}
+    churn = int(round(float(inst.request.churn_penalty_min) * inst.value_scale))
+    if prefer_of and churn > 0:
+        # a visit that had a team before costs `churn` more when another team enters it
+        node_of_visit = {vi: node for node, vi in enumerate(node_visit) if vi >= 0}
+        team_cost_cb = {}
+        for k, t in enumerate(inst.teams):
+            base_cost = (10 * mode_min[t.mode]
+                         + np.round(np.nan_to_num(M.cost[t.mode][np.ix_(pts, pts)], nan=0.0,
+                                                  posinf=0.0, neginf=0.0) / 1000.0).astype(np.int64))
+            extra = np.zeros(n, dtype=np.int64)
+            for vi, (pk, _off, _rank) in prefer_of.items():
+                if pk != k and vi in node_of_visit:
+                    extra[node_of_visit[vi]] = churn
+            cost = np.where(mode_min[t.mode] >= BIG, BIG, base_cost + extra[None, :])
+            team_cost_cb[k] = routing.RegisterTransitMatrix(cost.tolist())
+        for v, sl in enumerate(slots):
+            routing.SetArcCostEvaluatorOfVehicle(team_cost_cb[sl.team], v)
+    else:
+        for v, sl in enumerate(slots):
+            routing.SetArcCostEvaluatorOfVehicle(cost_cb[inst.teams[sl.team].mode], v)
     last_off = max(o for sl in slots for o in sl.offsets)
     horizon = (last_off + 1) * S
     routing.AddDimensionWithVehicleTransits([time_cb[c] for c in vcls], horizon, horizon, False, "Time")
@@ -403,7 +480,13 @@ def _build(M: _Model, built: dict, learned: dict, end_learned: dict, breaks: boo
             bad = [v for v in range(nv) if v not in ok]
             if bad:
                 routing.VehicleVar(idx).RemoveValues(bad)
-            routing.AddDisjunction([idx], int(visit.value))
+            pref = prefer_of.get(vi)
+            routing.AddDisjunction([idx], int(visit.value) + (churn if pref else 0))
+            if pref and churn > 0:
+                # another day costs about `churn` per day moved (soft window on that day)
+                coef = max(1, churn // S)
+                tdim.SetCumulVarSoftLowerBound(idx, pref[1] * S, coef)
+                tdim.SetCumulVarSoftUpperBound(idx, pref[1] * S + W, coef)
         lo = max(o - ws, 0 if visit.n_copies > 1 else int(min_in[node_pt[node]]),
                  learned.get(node, 0))
         restrict(tdim.CumulVar(idx), offs, lo, c - ws - min(visit.service),
@@ -453,7 +536,11 @@ def _solve_worker(M: _Model, built: dict, worker: int, time_limit: float,
     history: list = []
     state = {"best": -1}
     initial = None
-    if built["n_visit_nodes"] > GREEDY_MIN_NODES and not M.inst.locks:
+    if built.get("prefer_of"):
+        # a re-plan starts from the previous plan's routes (the search then moves only what
+        # pays more than the churn penalty)
+        initial = _previous_routes(M, built)
+    elif built["n_visit_nodes"] > GREEDY_MIN_NODES and not M.inst.locks:
         # large instances: OR-Tools' insertion heuristics are quadratic × vehicles; start the
         # local search from a fast greedy construction instead
         initial = _greedy_routes(M, built)
@@ -488,6 +575,16 @@ def _solve_worker(M: _Model, built: dict, worker: int, time_limit: float,
             routing.CloseModelWithParameters(params)
             init = routing.ReadAssignmentFromRoutes(
                 [[manager.NodeToIndex(nd) for nd in r] for r in initial], True)
+            if init is None and built.get("prefer_of") and rnd == 0:
+                # the previous plan may not fit the new figures exactly (a visit cut short in
+                # the field, a longer service): start from the part of it that fits
+                initial = _feasible_parts(routing, manager, initial)
+                init = routing.ReadAssignmentFromRoutes(
+                    [[manager.NodeToIndex(nd) for nd in r] for r in initial], True)
+            if os.environ.get("PLANNER_ENGINE_DEBUG"):
+                print(f"[engine w{worker}] round {rnd + 1}: initial routes "
+                      f"{'accepted' if init is not None else 'REFUSED'} "
+                      f"({sum(len(r) for r in initial)} visits)")
             if init is not None:
                 sol = routing.SolveFromAssignmentWithParameters(init, params)
         if sol is None:
@@ -532,6 +629,43 @@ def _solve_worker(M: _Model, built: dict, worker: int, time_limit: float,
         return _RawResult(worker, BIG, [], [], history, False)
     result.history = history
     return result
+
+
+def _feasible_parts(routing, manager, routes: list[list[int]]) -> list[list[int]]:
+    """Each route alone as far as the model accepts it: visits are left out from the end of a
+    route until the route fits (an empty route always does)."""
+    out = []
+    for v, r in enumerate(routes):
+        r = list(r)
+        while r:
+            one = [r if k == v else [] for k in range(len(routes))]
+            if routing.ReadAssignmentFromRoutes(
+                    [[manager.NodeToIndex(nd) for nd in x] for x in one], True) is not None:
+                break
+            r.pop()
+        out.append(r)
+    return out
+
+
+def _previous_routes(M: _Model, built: dict) -> list[list[int]]:
+    """Per vehicle, the visits the previous version had on its team and days (preferences and
+    locks), in the previous order: the re-plan's starting solution."""
+    node_of_visit = {vi: node for node, vi in enumerate(built["node_visit"]) if vi >= 0}
+    where: dict[int, tuple[int, int, int]] = dict(built["prefer_of"])
+    locks = M.inst.locks
+    for vi, (vehicles, off) in built["lock_of"].items():
+        team = M.slots[vehicles[0]].team
+        code = M.inst.sites[M.inst.visits[vi].site].code
+        rank = next((r for r, pf in enumerate(M.inst.prefer) if pf.site_code == code), len(locks))
+        where[vi] = (team, off, rank)
+    routes: list[list[tuple]] = [[] for _ in M.slots]
+    for vi, (team, off, rank) in where.items():
+        if vi not in node_of_visit:
+            continue
+        v = next((v for v, sl in enumerate(M.slots) if sl.team == team and off in sl.offsets), None)
+        if v is not None:
+            routes[v].append((off, rank, node_of_visit[vi]))
+    return [[node for _off, _rank, node in sorted(r)] for r in routes]
 
 
 GREEDY_MIN_NODES = 400
@@ -619,7 +753,7 @@ def _greedy_routes(M: _Model, built: dict) -> list[list[int]]:
         ok_v = np.array([v in a for a in allowed_sets], dtype=bool)
         back = mm[pts, base].astype(np.int64)
         route = []
-        pos, day, t = base, 0, 0  # t: minutes after work start on slot day ``day``
+        pos, day, t = M.slot_start[v], 0, 0  # t: minutes after work start on slot day ``day``
         while True:
             cand = free & ok_v
             if not cand.any():
@@ -692,8 +826,8 @@ def _walk(M: _Model, built: dict, v: int, route: list, end_cumul: int) -> _Walk:
     cuts: dict = {}
     kept: list = []
     di = 0
-    pos = base
-    days[offs[0]] = {"start": base, "stops": [], "end": base, "to_end": None}
+    pos = M.slot_start[v]
+    days[offs[0]] = {"start": pos, "stops": [], "end": pos, "to_end": None}
     t = offs[0] * 1440 + ws
 
     def next_day():
@@ -887,9 +1021,12 @@ def _make_plan(M: _Model, built: dict, raw: _RawResult | None, *, seed, time_lim
         mm, km, cost, lm = M.minutes[mode], M.km[mode], M.cost[mode], M.legmode[mode]
         base = inst.base_points[sl.team]
         route_pts[v].add(base)
-        if raw is None or not raw.routes[v]:
+        route_pts[v].add(M.slot_start[v])
+        route = raw.routes[v] if raw is not None and raw.routes else []
+        if not route and M.slot_start[v] == base:
             continue
-        w = _walk(M, built, v, raw.routes[v], raw.ends[v])
+        # (a team waking up away from base has at least the way home to do)
+        w = _walk(M, built, v, route, raw.ends[v] if raw is not None and raw.ends else 0)
         repaired.extend(w.repaired)
         for d, info in sorted(w.days.items()):
             stops = []

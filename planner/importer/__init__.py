@@ -126,8 +126,10 @@ def import_recap(path, *, filename: str | None = None, name: str | None = None,
                 v = rows[rec["code"]]
                 if "access" in updates and _given(rec["access"]):
                     v.access = str(rec["access"])
+                    v.access_source = "file"
                 if "no_signal" in updates and _given(rec["no_signal"]):
                     v.no_signal = bool(rec["no_signal"])
+                    v.access_source = "file"
         db.session.flush()
         audit.record("import.recap", filename[:200],
                      after={"dataset_id": ds.id, "name": ds.name,

@@ -518,4 +518,9 @@ def read_boundaries(path, *, filename: str | None = None) -> gpd.GeoDataFrame:
                            crs="EPSG:4326")
     out.attrs["repaired"] = repaired
     out.attrs["filename"] = filename
-    return out[OUT_COLUMNS]
+    # which village attributes the file itself carries (the others are left as they are)
+    out.attrs["given"] = sorted({"access", "no_signal"} & set(cols)
+                                | ({"stop"} if {"stop_lat", "inner_lat"} & set(cols) else set()))
+    result = out[OUT_COLUMNS]
+    result.attrs.update(out.attrs)
+    return result

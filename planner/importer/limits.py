@@ -47,6 +47,11 @@ MAX_VERTICES = 5_000_000  # coordinate pairs in all geometries together
 MAX_PROPERTIES = 200      # distinct property (attribute) names
 MAX_LAYERS = 50           # layers of a GeoPackage
 
+# ---- network layers (planner.importer.network): roads, rivers, piers
+MAX_NETWORK_FEATURES = 200_000  # lines (or pier points) in one layer file: a regency's
+                                # OpenStreetMap roads are tens of thousands of ways; vertices
+                                # stay within MAX_VERTICES
+
 # ---- zip archives (zipped shapefile, and XLSX, which is a zip)
 ZIP_MAX_MEMBERS = 1_000
 ZIP_MAX_UNZIPPED_MB = 256     # all members together, as stated by the archive (checked again

@@ -27,12 +27,14 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import os
 import shutil
 import signal
 import sys
 import tempfile
 import time
 from multiprocessing.connection import wait
+from pathlib import Path
 
 from . import limits
 from .errors import ImportProblem
@@ -165,6 +167,22 @@ def _limit_problem(what: str, filename: str) -> ImportProblem:
         "atau pisahkan per kecamatan) lalu coba lagi", file=filename)
 
 
+def sweep_temp() -> None:
+    """Remove the temp folders of readers whose server process is gone (killed mid-import:
+    its ``finally`` never ran). Folders are named ``planner-import-<server pid>-…``."""
+    root = Path(tempfile.gettempdir())
+    try:
+        entries = list(root.glob("planner-import-*"))
+    except OSError:
+        return
+    for d in entries:
+        parts = d.name.split("-")
+        if len(parts) < 4 or not parts[2].isdigit() or int(parts[2]) == os.getpid():
+            continue
+        if not os.path.exists(f"/proc/{parts[2]}"):
+            shutil.rmtree(d, ignore_errors=True)
+
+
 def run(task: str, args: tuple, *, filename: str):
     """``tasks.TASKS[task](*args)`` in a child process within the limits; returns its result or
     raises its ``ImportProblem`` (or one for a stop)."""
@@ -173,16 +191,19 @@ def run(task: str, args: tuple, *, filename: str):
 
         return tasks.TASKS[task](*args)
     ctx = _context()
+    sweep_temp()
     recv, send = ctx.Pipe(duplex=False)
-    tmpdir = tempfile.mkdtemp(prefix="planner-import-")
+    tmpdir = tempfile.mkdtemp(prefix=f"planner-import-{os.getpid()}-")
     proc = ctx.Process(target=_child, args=(send, task, args, limits.snapshot(), tmpdir),
                        name=f"planner-import-{task}")
     t0 = time.monotonic()
     stats = {"task": task, "file": filename, "peak_rss": 0, "tmpdir": tmpdir}
     message = None
     timed_out = False
+    started = False
     try:
         proc.start()
+        started = True
         send.close()
         deadline = t0 + limits.TIMEOUT_S
         while True:
@@ -202,7 +223,9 @@ def run(task: str, args: tuple, *, filename: str):
             if ready:  # the child exited without a word
                 break
     finally:
-        if proc.is_alive():
+        if not started:
+            pass  # the child never ran (e.g. the forkserver could not start): nothing to join
+        elif proc.is_alive():
             if message is None:
                 proc.kill()
             proc.join(timeout=5)

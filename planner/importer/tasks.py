@@ -11,6 +11,7 @@ import pyproj  # noqa: F401
 
 from .boundaries import read_boundaries
 from .join import JoinResult, join_recap
+from .network import read_network
 from .recap import read_recap
 
 
@@ -29,4 +30,9 @@ def recap(path: str, filename: str, villages: pd.DataFrame | None,
     return join_recap(table, villages, confirm=confirm)
 
 
-TASKS = {"boundaries": boundaries, "recap": recap}
+def network(path: str, filename: str, kind: str):
+    """A validated network layer (roads, rivers or piers; EPSG:4326)."""
+    return read_network(path, kind=kind, filename=filename)
+
+
+TASKS = {"boundaries": boundaries, "recap": recap, "network": network}

@@ -65,10 +65,29 @@ def _filter(fn):
 
 def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter
-    from . import admin, auth, field, gap, imports, maps, plans, share, sheets
+    from . import (
+        admin,
+        auth,
+        bases,
+        campaign,
+        datasets,
+        field,
+        gap,
+        imports,
+        maps,
+        plans,
+        settings,
+        share,
+        sheets,
+        stops,
+        teams,
+        villages,
+    )
 
-    for module in (auth, admin, share, gap, imports, maps, plans, sheets, field):
+    for module in (auth, admin, share, gap, imports, maps, plans, sheets, field, settings,
+                   bases, teams, villages, datasets, stops):
         app.register_blueprint(module.bp)
+    app.register_blueprint(campaign.bp)  # campaign progress (issue 11)
 
     from ..extensions import login_manager
 

@@ -62,6 +62,43 @@ POLICY: dict[str, frozenset | dict[str, frozenset]] = {
     "admin.user_password": ADMINS,
     "admin.audit": ADMINS,
     "admin.audit_csv": ADMINS,
+    # --- set-up checklist and settings (issue 10)
+    "settings.travel": {"GET": READERS, "POST": COORDINATORS},
+    "settings.general": {"GET": READERS, "POST": COORDINATORS},
+    # --- bases and teams (issue 10)
+    "bases.index": {"GET": READERS, "POST": COORDINATORS},
+    "bases.map_document": READERS,
+    "bases.remove": COORDINATORS,
+    "bases.archive": COORDINATORS,
+    "bases.restore": COORDINATORS,
+    "bases.make_default": COORDINATORS,
+    "teams.index": {"GET": READERS, "POST": COORDINATORS},
+    "teams.archive": COORDINATORS,
+    "teams.restore": COORDINATORS,
+    # --- village attributes (issue 10)
+    "villages.edit": {"GET": READERS, "POST": COORDINATORS},
+    "villages.stop": COORDINATORS,
+    "villages.hints": {"GET": READERS, "POST": COORDINATORS},
+    "villages.import_attributes": COORDINATORS,
+    # --- data management (issue 10)
+    "datasets.index": READERS,
+    "datasets.activate": COORDINATORS,
+    "datasets.rename": COORDINATORS,
+    "datasets.delete": COORDINATORS,
+    "datasets.plan_rename": COORDINATORS,
+    "datasets.plan_archive": COORDINATORS,
+    "datasets.plan_delete": COORDINATORS,
+    # --- campaign progress (issue 11)
+    "campaign.index": READERS,
+    "campaign.png": READERS,
+    "campaign.xlsx": READERS,
+    # --- team-day messages and results import (issue 11)
+    "sheets.day_message": PLAN_READERS,
+    # --- stop lifecycle and locks (issue 11)
+    "stops.set_state": COORDINATORS,
+    "stops.lock_village": COORDINATORS,
+    "stops.unlock_village": COORDINATORS,
+    "stops.village_flag": COORDINATORS,
 }
 
 

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField
+from wtforms import BooleanField, SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
 from .. import accounts, audit
@@ -21,7 +21,7 @@ ROLE_LABELS = {"admin": _l("Admin"), "coordinator": _l("Koordinator"),
 
 
 def role_choices():
-    return [(r, str(ROLE_LABELS[r])) for r in ROLES]
+    return [SelectChoice(r, str(ROLE_LABELS[r])) for r in ROLES]
 
 
 class NewUserForm(FlaskForm):

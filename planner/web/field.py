@@ -10,9 +10,9 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from .. import field, jobs, pipeline, plan_json, plan_store
-from ..plandiff import diff_plans
-from . import access
+from .. import field, jobs, msg, pipeline, plan_json, plan_store
+from ..plandiff import churn, diff_plans
+from . import access, common
 
 bp = Blueprint("field", __name__)
 
@@ -61,12 +61,16 @@ def results(plan_id: int, version: int):
     access.require_team(team["name"])  # a team lead reports for their own team only
     form = FlaskForm()
     status = 200
+    submitted: dict[int, dict] = {}
+    needs_confirm = False
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
         reports = []
         for i, stop in enumerate(day.get("stops", [])):
             outcome = request.form.get(f"outcome-{i}") or ""
+            submitted[i] = {"actual": request.form.get(f"actual-{i}") or "", "outcome": outcome,
+                            "reason": request.form.get(f"reason-{i}") or ""}
             if not outcome:
                 continue  # not reported yet
             reports.append({
@@ -78,18 +82,25 @@ def results(plan_id: int, version: int):
         try:
             if not reports:
                 raise field.FieldError(_("Belum ada hasil yang diisi."))
-            field.record_results(v, reports, recorded_by=who)
+            field.record_results(v, reports, recorded_by=who,
+                                 confirm=request.form.get("confirm") == "y")
+        except field.NeedsConfirmation as exc:
+            flash(exc.translate(_, common.locale()), "error")
+            needs_confirm = True
+            status = 409
         except field.FieldError as exc:
-            flash(str(exc), "error")
+            flash(exc.translate(_, common.locale()), "error")
             status = 400
         else:
             flash(_("%(n)s laporan tersimpan. Angka rekaman desa sudah diperbarui.", n=len(reports)), "success")
             return redirect(url_for("field.progress", plan_id=plan_id, version=version))
     reports = field.latest_results([x.id for x in v.plan.versions])
+    history = field.report_history(v, team["name"], day["date"])
     outcome_labels, reason_labels = _labels()
     return render_template(
         "field/results.html", v=v, plan=v.plan, team=team, day=day, dates=dates, teams=teams,
-        reports=reports, form=form, outcome_labels=outcome_labels, reason_labels=reason_labels,
+        reports=reports, history=history, submitted=submitted, needs_confirm=needs_confirm,
+        form=form, outcome_labels=outcome_labels, reason_labels=reason_labels,
     ), status
 
 
@@ -123,7 +134,7 @@ def replan(plan_id: int, version: int):
     try:
         params = field.replan_params(v, from_date, time_limit=time_limit)
     except (field.FieldError, pipeline.PlanningError) as exc:
-        flash(str(exc), "error")
+        flash(msg.text(exc.args[0] if exc.args else exc, _, common.locale()), "error")
         return redirect(url_for("field.progress", plan_id=plan_id, version=version))
     try:
         job_id = jobs.submit_plan_job(current_app._get_current_object(), params,
@@ -139,4 +150,9 @@ def diff(plan_id: int, a: int, b: int):
     """What moved between two versions."""
     va, vb = _version_or_404(plan_id, a), _version_or_404(plan_id, b)
     d = diff_plans(va.result, vb.result)
-    return render_template("field/diff.html", plan=va.plan, va=va, vb=vb, d=d)
+    # a re-plan's churn: the stops from its re-plan date on (the earlier days are kept as-is)
+    since = vb.replanned_from if vb.replanned_from and b > a else None
+    c = churn(diff_plans(va.result, vb.result, since)) if since else churn(d)
+    total = sum(c.values())
+    return render_template("field/diff.html", plan=va.plan, va=va, vb=vb, d=d, churn=c,
+                           since=since, kept_share=(c["kept"] / total) if total else None)

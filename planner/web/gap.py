@@ -1,14 +1,19 @@
-"""The gap view (home page): villages ranked by priority, with filters, roll-up and exports."""
+"""The gap view (home page): villages ranked by priority, with filters, roll-up and exports; on
+top, the set-up checklist of an office that is not ready yet (``planner.datasets.readiness``),
+folded away once everything is done."""
 
 from __future__ import annotations
 
 import io
 import json
 
-from flask import Blueprint, abort, render_template, request, send_file
+from flask import Blueprint, abort, render_template, request, send_file, url_for
+from werkzeug.routing import BuildError
 
-from .. import coverage, ranking
+from .. import coverage, datasets, lifecycle, ranking
 from ..exports import safe_cell
+from . import access
+from . import stops as stops_web
 
 bp = Blueprint("gap", __name__)
 
@@ -32,7 +37,23 @@ def request_filters() -> coverage.Filters:
         min_unrecorded = 0
     return coverage.Filters(below=_float_arg("below"),
                             kecamatan=(request.args.get("kecamatan") or "").strip() or None,
-                            min_unrecorded=min_unrecorded)
+                            min_unrecorded=min_unrecorded,
+                            query=(request.args.get("q") or "").strip()[:100] or None)
+
+
+def setup_link(endpoint: str) -> str | None:
+    """The checklist's link to the page that fixes an item: only for users who change data
+    (viewers read the checklist), and only to a page they may open that exists."""
+    if not access.can("datasets.activate", "POST") or not access.can(endpoint):
+        return None
+    try:
+        return url_for(endpoint)
+    except BuildError:
+        return None
+
+
+def _args_without(*names: str) -> dict:
+    return {k: v for k, v in request.args.items() if k not in names and v}
 
 
 @bp.route("/")
@@ -44,6 +65,11 @@ def index():
         totals=cov.totals if cov else None, shown=cov.shown if cov else None,
         rollup=cov.rollup if cov else None, filters=filters.as_kwargs(),
         kecamatan_list=cov.kecamatan_list if cov else [], highlight=request.args.get("code"),
+        ready=datasets.readiness(link=setup_link), editor=access.can("datasets.activate", "POST"),
+        clear_search=url_for("gap.index", **_args_without("q", "code")),
+        clear_filters=url_for("gap.index"),
+        flags=lifecycle.village_flags(), can_flag=access.can("stops.village_flag", "POST"),
+        flag_label=lambda f: str(stops_web.FLAG_LABELS.get(f, f)),
     )
 
 

@@ -30,7 +30,7 @@ from werkzeug.utils import secure_filename
 from wtforms import BooleanField, DateField, HiddenField, StringField
 from wtforms.validators import Optional
 
-from .. import importer, repository
+from .. import importer, jobs, repository
 
 bp = Blueprint("imports", __name__)
 
@@ -89,9 +89,33 @@ def _upload_root() -> Path:
             age = now - d.stat().st_mtime
             if age > PENDING_MAX_AGE_S or (age > PARTIAL_MAX_AGE_S and not (d / "meta.json").exists()):
                 shutil.rmtree(d, ignore_errors=True)
+            elif _orphaned(d):
+                shutil.rmtree(d, ignore_errors=True)
         except OSError:
             pass
     return root
+
+
+def _orphaned(folder: Path) -> bool:
+    """An upload being imported by a process that is gone (killed mid-import): nobody will
+    discard it. Uploads kept for a confirmation belong to no process and stay (a day)."""
+    try:
+        meta = json.loads((folder / "meta.json").read_text())
+    except (OSError, ValueError):
+        return False
+    owner = meta.get("owner")
+    return bool(owner) and not meta.get("kept") and jobs.worker_alive(owner) is False
+
+
+def _keep(path: Path) -> None:
+    """Hand an upload over to a later request (a confirmation): no process owns it now."""
+    meta_path = path.parent / "meta.json"
+    try:
+        meta = json.loads(meta_path.read_text())
+        meta.update(kept=True, owner=None)
+        meta_path.write_text(json.dumps(meta))
+    except (OSError, ValueError):
+        pass
 
 
 def _make_room(root: Path, incoming: int, original: str) -> None:
@@ -135,7 +159,8 @@ def _save_upload(storage) -> tuple[str, Path, str]:
     path = folder / safe
     try:
         storage.save(path)
-        (folder / "meta.json").write_text(json.dumps({"original": original, "file": safe}))
+        (folder / "meta.json").write_text(json.dumps({"original": original, "file": safe,
+                                                      "owner": jobs.worker_id()}))
     except OSError as exc:
         shutil.rmtree(folder, ignore_errors=True)
         raise importer.ImportProblem(
@@ -180,6 +205,26 @@ def _page(vform, rform, *, error=None, suggestions=None, status=200):
 
 def _form_errors(form) -> str:
     return " ".join(str(e) for errs in form.errors.values() for e in errs)
+
+
+_swept = False
+
+
+@bp.before_app_request
+def _sweep_once():
+    """Once per process: forget uploads and reader temp folders of a server killed mid-import
+    (their process is gone, nobody else removes them)."""
+    global _swept
+    if _swept:
+        return
+    _swept = True
+    try:
+        _upload_root()
+        from ..importer import sandbox
+
+        sandbox.sweep_temp()
+    except OSError:
+        pass
 
 
 # --------------------------------------------------------------------------- pages
@@ -239,6 +284,7 @@ def recap():
     except importer.ImportProblem as exc:
         if exc.suggestions:
             rform.pending.data = path.parent.name  # keep the file for the confirmation
+            _keep(path)
             return _page(vform, rform, error=str(exc), suggestions=exc.suggestions, status=400)
         _discard(path)
         return _page(vform, rform, error=str(exc), status=400)

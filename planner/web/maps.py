@@ -11,7 +11,7 @@ from .gap import request_filters
 
 bp = Blueprint("maps", __name__)
 
-FILTER_ARGS = ("kecamatan", "below", "min_unrecorded")
+FILTER_ARGS = ("kecamatan", "below", "min_unrecorded", "q")
 
 
 def _filter_args() -> dict:

@@ -32,9 +32,11 @@ from sqlalchemy import select
 from wtforms import (
     BooleanField,
     DateField,
+    Field,
     FieldList,
     Form,
     FormField,
+    HiddenField,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -44,11 +46,25 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
-from .. import coverage, fmt, jobs, pipeline, plan_json, plan_store, repository
+from .. import (
+    coverage,
+    field,
+    fmt,
+    jobs,
+    lifecycle,
+    pipeline,
+    plan_json,
+    plan_store,
+    plandiff,
+    repository,
+    roster,
+    settings,
+)
 from .. import params as P
 from ..extensions import db
-from ..models import TeamBase, Village
+from ..models import Team, TeamBase, Village
 from . import access
+from . import stops as stops_web
 from .common import asset_base, locale, map_labels, map_response
 from .share import link_for
 
@@ -113,6 +129,32 @@ class TeamRowForm(Form):
     mode = SelectField(_l("Moda"), choices=MODE_CHOICES, default="road")
     max_nights = IntField(_l("Maks. malam"), default=0,
                               validators=[Optional(), NumberRange(min=0, max=30, message=_l("Malam 0–30."))])
+    # the roster team this row came from (filled by the page's script); empty: a one-off team
+    roster_id = HiddenField()
+
+
+class IdListField(Field):
+    """Ids posted under one name (the roster checkboxes); anything that is not an id is
+    ignored (rendered by the template, not by a widget)."""
+
+    def process_formdata(self, valuelist):
+        out: list[int] = []
+        for raw in valuelist:
+            try:
+                value = int(raw)
+            except (TypeError, ValueError):
+                continue
+            if 0 < value <= 2**31 - 1 and value not in out:
+                out.append(value)
+        self.data = out
+
+
+def _row_roster_id(raw) -> int | None:
+    try:
+        value = int(str(raw or "").strip())
+    except ValueError:
+        return None
+    return value if value > 0 else None
 
 
 _CODE_SPLIT = re.compile(r"[\s,;]+")
@@ -143,6 +185,7 @@ class PlanForm(FlaskForm):
         InputRequired(message=_l("Nama rencana wajib diisi.")), Length(max=200)])
     n_teams = IntField(_l("Jumlah tim"), validators=[
         Optional(), NumberRange(min=1, max=40, message=_l("Jumlah tim harus 1–40."))])
+    roster_ids = IdListField(_l("Tim dari daftar"), default=list)
     teams = FieldList(FormField(TeamRowForm), min_entries=TEAM_ROWS, max_entries=20)
     start_date = DayField(_l("Tanggal mulai"), validators=[
         InputRequired(message=_l("Tanggal mulai wajib diisi (format TTTT-BB-HH)."))])
@@ -171,8 +214,39 @@ class PlanForm(FlaskForm):
     seed = IntField(_l("Benih acak (seed)"), default=1, validators=[
         Optional(), NumberRange(min=0, max=1_000_000, message=_l("Seed harus 0–1.000.000."))])
 
-    # Filled in by the view: the village codes of the dataset.
+    # Filled in by the view (``_prepare_form``): the village codes of the dataset, the active
+    # bases (the default first) and the active roster teams.
     known_codes: set[str] = set()
+    bases_by_id: dict[int, TeamBase] = {}
+    default_base: TeamBase | None = None
+    roster_teams: list[Team] = []
+
+    def team_rows(self) -> list[dict]:
+        """The teams this form asks for: every table row with a name (a roster row keeps its
+        roster team: leader, phone), then every ticked roster team no row holds (the rows are
+        filled by the page's script; without it the roster's values are used)."""
+        by_id = {t.id: t for t in self.roster_teams}
+        rows, held = [], set()
+        for e in self.teams.entries:
+            f = e.form
+            name = (f.name.data or "").strip()
+            if not name:
+                continue
+            team = by_id.get(_row_roster_id(f.roster_id.data))
+            if team is not None:
+                held.add(team.id)
+            rows.append({"name": name, "base": self.bases_by_id.get(f.base.data) or self.default_base,
+                         "mode": f.mode.data or "road", "kits": f.kits.data or 3,
+                         "max_nights": f.max_nights.data or 0, "team": team})
+        for team_id in self.roster_ids.data or []:
+            team = by_id.get(team_id)
+            if team is None or team.id in held:
+                continue
+            rows.append({"name": team.name,
+                         "base": self.bases_by_id.get(team.base_id) or self.default_base,
+                         "mode": roster.TEAM_MODE.get(team.vehicle, "road"), "kits": team.kits,
+                         "max_nights": team.max_nights, "team": team})
+        return rows
 
     def validate_work_end(self, field):
         if self.work_start.data and field.data and field.data <= self.work_start.data:
@@ -222,18 +296,31 @@ class PlanForm(FlaskForm):
                                     codes=", ".join(sorted(both)[:8])))
 
     def validate_teams(self, field):
-        named = [e for e in field.entries if (e.form.name.data or "").strip()]
-        if not named and not self.n_teams.data:
+        rows = self.team_rows()
+        if not rows and not self.n_teams.data:
             raise ValidationError(_("Isi jumlah tim (paling sedikit 1) atau tabel tim."))
-        names = [e.form.name.data.strip() for e in named]
+        names = [r["name"] for r in rows]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise ValidationError(_("Nama tim harus berbeda: %(names)s.", names=", ".join(dup)))
+        if not rows and self.default_base is not None:  # "n teams by road from the first base"
+            rows = [{"name": _("Tim %(n)s", n=1), "base": self.default_base, "mode": "road"}]
+        problems = []
+        for r in rows:  # the mode rule: the team's vehicle must start from its base
+            if r["base"] is None:
+                continue
+            problem = roster.vehicle_problem(r["name"], roster.MODE_VEHICLE.get(r["mode"], "car"),
+                                             r["base"].name, r["base"].vehicles)
+            if problem:
+                problems.append(problem.translate(_))
+        if problems:
+            raise ValidationError(" ".join(problems))
 
 
 def _bases() -> list[TeamBase]:
-    return list(db.session.scalars(
-        select(TeamBase).order_by(TeamBase.is_default.desc(), TeamBase.id)).all())
+    """The bases a new plan may use: the active ones, the default first (archived bases are
+    not offered; old plans keep theirs)."""
+    return roster.active_bases()
 
 
 def _prepare_form(form: PlanForm, bases: list[TeamBase], known_codes: set[str]) -> None:
@@ -243,6 +330,9 @@ def _prepare_form(form: PlanForm, bases: list[TeamBase], known_codes: set[str]) 
         if entry.form.base.data is None and bases:
             entry.form.base.data = bases[0].id
     form.known_codes = known_codes
+    form.bases_by_id = {b.id: b for b in bases}
+    form.default_base = bases[0] if bases else None
+    form.roster_teams = roster.list_teams()
     if not form.is_submitted():
         if form.time_limit.data is None:
             form.time_limit.data = current_app.config.get("PLAN_TIME_LIMIT_S", 30)
@@ -257,17 +347,20 @@ def _base_dict(b: TeamBase) -> dict:
 
 def form_to_params(form: PlanForm, dataset, bases: list[TeamBase]) -> P.PlanParams:
     """The checked form as a ``plan-params/1`` request."""
-    by_id = {b.id: b for b in bases}
     default = bases[0]
+    if not form.bases_by_id:
+        form.bases_by_id, form.default_base = {b.id: b for b in bases}, default
     teams = []
-    for e in form.teams.entries:
-        f = e.form
-        name = (f.name.data or "").strip()
-        if not name:
-            continue
-        base = by_id.get(f.base.data) or default
-        teams.append(P.team(name, _base_dict(base), mode=f.mode.data or "road",
-                            kits=f.kits.data or 3, max_nights=f.max_nights.data or 0))
+    for r in form.team_rows():
+        extra = {}
+        if r["team"] is not None:  # from the roster: its leader and phone go with it
+            extra["roster_id"] = r["team"].id
+            if r["team"].leader:
+                extra["leader"] = r["team"].leader
+            if r["team"].phone:
+                extra["phone"] = r["team"].phone
+        teams.append(P.team(r["name"], _base_dict(r["base"] or default), mode=r["mode"],
+                            kits=r["kits"], max_nights=r["max_nights"], **extra))
     if not teams:
         teams = [P.team(_("Tim %(n)s", n=i + 1), _base_dict(default))
                  for i in range(form.n_teams.data or 0)]
@@ -285,7 +378,7 @@ def form_to_params(form: PlanForm, dataset, bases: list[TeamBase]) -> P.PlanPara
         below=float(below_raw) / 100.0 if below_raw else None,
         min_unrecorded=form.min_unrecorded.data or 0, turnout=form.turnout.data / 100.0,
         must_visit=parse_codes(form.must_visit.data), exclude=parse_codes(form.exclude.data),
-        pooling=pooling, time_limit=form.time_limit.data,
+        pooling=pooling, time_limit=form.time_limit.data, travel=settings.travel_choice(),
         seed=form.seed.data if form.seed.data is not None else 1)
 
 
@@ -297,12 +390,17 @@ def index():
     known = set(db.session.scalars(select(Village.code)).all()) if dataset else set()
     form = PlanForm()
     _prepare_form(form, bases, known)
+    if not form.is_submitted():
+        # villages marked must-visit / exclude on the gap view or the map start the lists
+        must, excl = lifecycle.selection_from_flags()
+        form.must_visit.data = form.must_visit.data or "\n".join(c for c in must if c in known)
+        form.exclude.data = form.exclude.data or "\n".join(c for c in excl if c in known)
     status = 200
     problems: list[str] = []
     if dataset is None:
         problems.append(_("Belum ada data. Impor rekap dan batas desa dulu (atau jalankan planner load-demo)."))
     if not bases:
-        problems.append(_("Belum ada pangkalan tim. Tambahkan pangkalan (kantor) saat impor data."))
+        problems.append(_("Belum ada pangkalan tim aktif. Tambahkan pangkalan (kantor) di halaman Pangkalan."))
     if form.is_submitted():
         if form.validate() and not problems:
             try:
@@ -323,7 +421,8 @@ def index():
              if access.team_scope() is None or access.team_scope() in p["team_names"]]
     return render_template("plans/index.html", form=form, plans=plans,
                            dataset=dataset, bases=bases, problems=problems,
-                           mode_label=mode_label), status
+                           mode_label=mode_label, team_mode=roster.TEAM_MODE,
+                           vehicle_label=lambda v: roster.vehicle_label(v).translate(_)), status
 
 
 @bp.route("/rencana/job/<int:job_id>")
@@ -426,12 +525,32 @@ def show(plan_id: int, version: int):
         link = link_for(plan_id, version)
         share_links = [(f"{td.team_name} — {fmt.date_medium(td.date, locale())}", link(td))
                        for td in plan_json.team_days(result)]
+    replan_churn = None
+    if v.replanned_from and v.version > 1:
+        prev = plan_store.get_version(plan_id, v.version - 1)
+        if prev is not None and prev.result:
+            replan_churn = plandiff.churn(plandiff.diff_plans(prev.result, result,
+                                                              v.replanned_from))
+    reports = field.latest_results([x.id for x in plan.versions])
+    states = lifecycle.stop_states(v, reports)
+    dates = plan_json.dates(result)
+    weeks = sorted({(dt.date.fromisoformat(d) - dt.timedelta(days=dt.date.fromisoformat(d).weekday()))
+                    .isoformat() for d in dates})
+    village_options = sorted({(ref.site_code, ref.stop.get("name") or ref.site_code)
+                              for ref in plan_json.iter_stops(result)}
+                             | {(d.get("site_code"), d.get("name") or d.get("site_code"))
+                                for d in result.get("dropped") or []}, key=lambda x: (x[1], x[0]))
     return render_template(
         "plans/show.html", plan=plan, version=v, result=result,
         summary=plan_json.summary(result), versions=plan_store.list_versions(plan_id),
         params=v.params or {}, param_rows=params_rows(v.params or {}), dataset=dataset,
         share_links=share_links,
         mode_label=mode_label, reason_label=reason_label,
+        states=states, state_counts=lifecycle.counts(states), merged_stops=plan_json.merged_stops,
+        state_label=stops_web.state_label, cancel_label=stops_web.cancel_label,
+        cancel_reasons=lifecycle.CANCEL_REASONS, weeks=weeks, dates=dates,
+        village_locks=lifecycle.village_date_locks(plan_id), village_options=village_options,
+        can_mark=access.can("stops.set_state", "POST"), replan_churn=replan_churn,
     )
 
 

@@ -20,7 +20,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
-from .. import coverage, exports, plan_json, plan_store, sharing, sheets
+from .. import coverage, exports, plan_json, plan_store, settings, sharing, sheets
 from .common import asset_base, locale, map_labels, map_response
 
 bp = Blueprint("share", __name__)
@@ -28,8 +28,12 @@ bp = Blueprint("share", __name__)
 
 def link_for(plan_id: int, version: int):
     """The share-link maker the day sheets and the plan page use."""
-    return sharing.link_maker(current_app.secret_key, current_app.config["PUBLIC_BASE_URL"],
-                              plan_id, version)
+    return sharing.link_maker(current_app.secret_key, base_url(), plan_id, version)
+
+
+def base_url() -> str:
+    """The public address of the planner (settings page; else ``PLANNER_PUBLIC_BASE_URL``)."""
+    return settings.public_base_url(current_app.config["PUBLIC_BASE_URL"])
 
 
 def _shared(token: str):
@@ -51,7 +55,7 @@ def _shared(token: str):
 def teamlead(token: str):
     plan, dataset, td = _shared(token)
     model = sheets.sheet_model(plan, td, villages=None,
-                               base_url=current_app.config["PUBLIC_BASE_URL"],
+                               base_url=base_url(),
                                link=lambda _td: url_for("share.teamlead", token=token, _external=True),
                                gettext=_, locale=locale(), with_sketch=False, with_qr=False)
     downloads = [
@@ -80,7 +84,7 @@ def sheets_pdf(token: str):
     plan, dataset, td = _shared(token)
     pdf = sheets.render_daysheets_pdf(
         plan, coverage.village_outlines(), team=td.team_no, day=td.date,
-        context=coverage.context_frame(dataset), base_url=current_app.config["PUBLIC_BASE_URL"],
+        context=coverage.context_frame(dataset), base_url=base_url(),
         link=lambda _td: url_for("share.teamlead", token=token, _external=True),
         gettext=_, locale=locale())
     return send_file(io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True,

@@ -8,7 +8,9 @@ Routes (``team`` = 1-based team number or exact name, ``day`` = ISO date):
 * ``/rencana/<plan_id>/v<version>/ekspor.<fmt>?team=&day=`` — csv, xlsx, gpx, kml, geojson
   (GPX/KML names and descriptions in the request's language; CSV/XLSX/GeoJSON raw data)
 * ``/t/<plan_id>/<version>/<team_index>/<date>`` — the team-lead page for one team's day (the short
-  link and QR code printed on each sheet), and ``.../peta.html`` the map it frames.
+  link and QR code printed on each sheet), and ``.../peta.html`` the map it frames; the page also
+  shows the day as a message for the team's chat (``planner.daymessage``: copy, WhatsApp link)
+* ``/rencana/<plan_id>/v<version>/pesan?team=&day=`` — that message as ``text/plain``
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ import io
 
 from flask import Blueprint, current_app, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from sqlalchemy import select
 
-from .. import coverage, exports, plan_json, plan_store, sheets
+from .. import coverage, daymessage, exports, plan_json, plan_store, sheets
+from ..extensions import db
+from ..models import Village
 from . import access
 from .common import asset_base, map_labels, map_response
 from .common import locale as _locale
-from .share import link_for
+from .share import base_url, link_for
 
 bp = Blueprint("sheets", __name__)
 
@@ -103,7 +108,7 @@ def sheets_pdf(plan_id: int, version: int):
     plan, dataset, team, day = resolved
     pdf = sheets.render_daysheets_pdf(
         plan, coverage.village_outlines(), team=team, day=day, context=coverage.context_frame(dataset),
-        base_url=current_app.config["PUBLIC_BASE_URL"], gettext=_, locale=_locale(),
+        base_url=base_url(), gettext=_, locale=_locale(),
         link=link_for(plan_id, version))
     return send_file(io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True,
                      download_name=_filename(plan, "lembar", team, day, "pdf"))
@@ -121,7 +126,7 @@ def sheets_html(plan_id: int, version: int):
         links.insert(0, (_("Kembali ke rencana"), url_for("plans.show", plan_id=plan_id, version=version)))
     doc = sheets.render_daysheets_html(
         plan, coverage.village_outlines(), team=team, day=day, context=coverage.context_frame(dataset),
-        base_url=current_app.config["PUBLIC_BASE_URL"], gettext=_, locale=_locale(),
+        base_url=base_url(), gettext=_, locale=_locale(),
         link=link_for(plan_id, version), screen_links=links)
     return doc, 200, {"Content-Type": "text/html; charset=utf-8"}
 
@@ -164,7 +169,7 @@ def teamlead(plan_id: int, version: int, team_index: int, date: str):
     plan, dataset, td = _team_day_or_none(plan_id, version, team_index, date)
     if td is None:
         return _not_found(_("Rencana, versi, tim atau tanggal ini tidak ada."))
-    model = sheets.sheet_model(plan, td, villages=None, base_url=current_app.config["PUBLIC_BASE_URL"],
+    model = sheets.sheet_model(plan, td, villages=None, base_url=base_url(),
                                gettext=_, locale=_locale(), with_sketch=False, with_qr=False)
     args = {"team": td.team_no, "day": td.date}
     downloads = [
@@ -172,11 +177,14 @@ def teamlead(plan_id: int, version: int, team_index: int, date: str):
         (_("Unduh KML"), url_for("sheets.export", plan_id=plan_id, version=version, fmt="kml", **args)),
         (_("Lembar kerja (PDF)"), url_for("sheets.sheets_pdf", plan_id=plan_id, version=version, **args)),
     ]
+    text = _day_text(plan, td)
     return render_template(
         "sheets/teamlead.html", plan=plan, s=model, downloads=downloads, dataset=dataset,
         has_stops=bool(td.stops),
         map_url=url_for("sheets.teamlead_map", plan_id=plan_id, version=version,
                         team_index=td.team_no, date=td.date) if td.stops else None,
+        day_text=text, wa_url=daymessage.wa_link(text),
+        message_url=url_for("sheets.day_message", plan_id=plan_id, version=version, **args),
     )
 
 
@@ -189,3 +197,36 @@ def teamlead_map(plan_id: int, version: int, team_index: int, date: str):
                               locale=_locale())
     return map_response(m)
 
+
+
+# --------------------------------------------------------------------------- team-day message
+def _village_contacts(td: plan_json.TeamDay) -> dict[str, Village]:
+    """The villages of a team-day's stops, by code (``daymessage.village_contact`` reads their
+    contact, when the office keeps one)."""
+    codes = sorted({str(s.get("site_code")) for s in td.stops})
+    if not codes:
+        return {}
+    return {v.code: v for v in db.session.scalars(select(Village).where(Village.code.in_(codes)))}
+
+
+def _day_text(plan: dict, td: plan_json.TeamDay) -> str:
+    return daymessage.day_text(plan, td, locale=_locale(), base_url=base_url(),
+                               villages=_village_contacts(td), gettext=_)
+
+
+@bp.route("/rencana/<int:plan_id>/v<int:version>/pesan")
+def day_message(plan_id: int, version: int):
+    """One team-day as the plain-text message for the team's chat (``?team=N&day=YYYY-MM-DD``;
+    a team lead gets their own team when ``team`` is left out)."""
+    resolved, error_page = _resolve_selection(plan_id, version)
+    if error_page is not None:
+        return error_page
+    plan, _dataset, team, day = resolved
+    if team is None or day is None:
+        return _bad_request(_("Pilih satu tim dan satu tanggal (team=…&day=TTTT-BB-HH)."))
+    try:
+        td = plan_json.get_team_day(plan, team, day)
+    except plan_json.SelectionError:
+        return _not_found(_("Tim atau tanggal tidak ada dalam rencana ini."))
+    return _day_text(plan, td), 200, {"Content-Type": "text/plain; charset=utf-8",
+                                      "Cache-Control": "private, no-store"}

@@ -76,6 +76,11 @@ def table_counts(app=None) -> dict[str, int]:
     return _root_conftest().table_counts(app)
 
 
+# the same, for the constants tests import from conftest
+PG_URL = _root_conftest().PG_URL
+IN_CI = _root_conftest().IN_CI
+
+
 @pytest.fixture(scope="session", name="make_app")
 def make_app_fixture():
     """The ``make_app(tmp_path, **overrides)`` helper as a fixture (for session-scoped apps)."""

@@ -1,0 +1,77 @@
+"""Office settings kept in the database (``settings`` table, one JSON value per key), changed
+on the settings pages and read by the services:
+
+* ``travel``: the travel model new plans use — ``{"source": builtin|matrix|osrm, "file"?,
+  "url"?, "settings": {road_speed_kmh, road_circuity, road_cost_per_km, river_speed_kmh,
+  river_circuity, river_cost_per_km, dry_season_factor, pier_transfer_min}}`` (the
+  ``travel`` part of ``plan-params/1``; checked by ``planner.params``);
+* ``public_base_url``: the address printed on day sheets and share links (default: the
+  ``PLANNER_PUBLIC_BASE_URL`` configuration).
+
+Every change is in the audit log (``setting.<key>``, before/after). Plain Python over the
+persistence layer (no Flask import).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from . import audit
+from .extensions import db
+from .models import Setting, utcnow
+
+DEFAULTS: dict[str, Any] = {
+    "travel": {"source": "builtin", "settings": {}},
+}
+
+
+def get(key: str, default: Any = None) -> Any:
+    row = db.session.get(Setting, key)
+    if row is None or row.value is None:
+        return copy.deepcopy(DEFAULTS.get(key, default))
+    return copy.deepcopy(row.value)
+
+
+def is_set(key: str) -> bool:
+    return db.session.get(Setting, key) is not None
+
+
+def put(key: str, value: Any, *, commit: bool = True) -> None:
+    """Store ``value`` under ``key`` (audited, before/after)."""
+    row = db.session.get(Setting, key)
+    before = copy.deepcopy(row.value) if row is not None else None
+    who = audit.current_actor()
+    if row is None:
+        row = Setting(key=key)
+        db.session.add(row)
+    row.value = copy.deepcopy(value)
+    row.updated_at = utcnow()
+    row.updated_by = who.name
+    audit.record(f"setting.{key}", key, before={"value": before}, after={"value": value})
+    if commit:
+        db.session.commit()
+
+
+def travel_choice() -> dict:
+    """The office's travel model as the ``travel`` part of a plan request."""
+    value = get("travel")
+    out = {"source": value.get("source", "builtin"), "settings": dict(value.get("settings") or {})}
+    for key in ("file", "url"):
+        if value.get(key):
+            out[key] = value[key]
+    return out
+
+
+def public_base_url(default: str) -> str:
+    """Where phones reach the planner (QR codes, share links); ``default`` is the configuration."""
+    value = get("public_base_url")
+    return str(value).rstrip("/") if value else str(default).rstrip("/")
+
+
+def is_loopback(url: str) -> bool:
+    """A base URL that only this machine can open (phones in the field cannot)."""
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    return host in ("localhost", "::1") or host.startswith("127.") or host == "0.0.0.0"

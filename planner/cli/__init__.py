@@ -19,9 +19,9 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from . import bases, data, db, plans, serve, sheets, users, villages
+    from . import bases, data, db, network, plans, serve, sheets, users, villages
 
-    for module in (db, data, plans, sheets, users, serve, bases, villages):
+    for module in (db, data, plans, sheets, users, serve, bases, villages, network):
         for command in module.COMMANDS:
             app.cli.add_command(command)
     from .results import results_group  # planner results import (issue 11)

@@ -12,9 +12,10 @@ The graph (:class:`Network`)
     two crossing roads connect. Roads and rivers never connect to each other except at piers
     (a bridge is not a landing). A loose end within ``join_m`` of another line of its kind is
     joined to it: 20 m for roads (digitising gaps in office or BIG lines), 50 m for rivers (a
-    tributary drawn to the bank of a wide river; the demo's end 22-29 m from the main river). Nodes are the line ends and
-    crossings; an edge keeps its geometry, class and length (great-circle km along its
-    vertices).
+    tributary drawn to the bank of a wide river; the demo's end 22-29 m from the main river).
+    Nodes are the line ends and crossings; an edge keeps its geometry, class and length
+    (great-circle km along its vertices). One-way streets (OSM ``oneway``) and ferries are not
+    modelled: every road is driven both ways at its class's speed.
 
 Speeds (:class:`NetworkSpeeds`, km/h; defaults and where each number comes from)
     Road classes (``ROAD_CLASSES``):
@@ -71,13 +72,18 @@ Sites on the network (:class:`NetworkTravel`)
 
 Shortest paths
     By time, with ``scipy.sparse.csgraph.dijkstra`` from each site's snapped node only (the rows
-    needed), on the graph reduced to what can lie between sites: dead-end branches without a
-    site are dropped and chains of plain nodes are joined (a few tenths of a second for
-    100,000 edges). The kilometres of the fastest path come with it: each arc's weight packs
-    time (units of 1/64 min), road km and river km (units of 25 m) into one exact float64
-    integer, ordered by time first, so one search gives all three. Cost is road km x
-    ``road_cost_per_km`` + river km x ``river_cost_per_km`` (the walk costs nothing). A leg is
-    a river leg when its path uses a river edge, else a road leg.
+    needed), on the graph reduced to what can lie between sites (exactly: every distance between
+    sites is kept): dead-end branches without a site are dropped and nodes of degree two or
+    three are replaced by direct edges between their neighbours (a few tenths of a second for
+    100,000 edges; a river tree shrinks to its sites, a grid of estate roads stays). Large
+    searches are shared with a second process (:func:`_search`). The kilometres of the fastest
+    path come with it: each arc's weight packs time (units of 1/64 min), road km and river km
+    (units of 25 m, at most 1,638 km of each per path) into one exact float64 integer, ordered by
+    time first, so one search gives all three. Minutes are whole (rounded); a leg's minutes can
+    differ by one from the sum of its exact parts. Cost is road km x ``road_cost_per_km`` +
+    river km x ``river_cost_per_km`` (the walk costs nothing). A leg is a river leg when its
+    path uses a river edge, else a road leg. Speed (bench/bench_network.py, 2 cores, about
+    100,000 edges): 185 sites in about 1.5 s, 2,000 sites in about 20 s.
 
 Calibration (:func:`calibrate`)
     Legs the office knows ("Sampit - Samuda by car 60 min") beside the model's minutes; the
@@ -224,7 +230,7 @@ def classify(kind: str, value: Any) -> tuple[str | None, str]:
     BIG/RBI and Indonesian road and river classes (``Jalan Kolektor``, ``jalan desa``,
     ``anak sungai``, ``kanal``, ``handil``) and English names are recognised."""
     if kind not in CLASSES:
-        raise NetworkError(f"unknown network kind {kind!r}; use road or river")
+        raise NetworkError(f"jenis jaringan {kind!r} tidak dikenal; pakai road atau river")
     text = _norm(value)
     if not text:
         return DEFAULT_CLASS, "unknown"
@@ -265,7 +271,7 @@ def class_column(frame: pd.DataFrame, kind: str) -> str | None:
 # --------------------------------------------------------------------------- speeds
 def _positive(name: str, v: Any) -> float:
     if not (isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v > 0):
-        raise NetworkError(f"network speed {name} must be a positive number, got {v!r}")
+        raise NetworkError(f"kecepatan jaringan {name} harus angka positif, bukan {v!r}")
     return float(v)
 
 
@@ -290,13 +296,13 @@ class NetworkSpeeds:
         current = dict(CURRENT_KMH)
         for k, v in dict(self.current_kmh).items():
             if not (isinstance(v, int | float) and math.isfinite(v) and v >= 0):
-                raise NetworkError(f"network current current.{k} must be >= 0, got {v!r}")
+                raise NetworkError(f"arus sungai current.{k} harus angka >= 0, bukan {v!r}")
             current[str(k)] = float(v)
         for name, table, allowed in (("road", road, ROAD_CLASSES), ("river", river, RIVER_CLASSES),
                                      ("current", current, RIVER_CLASSES)):
             unknown = sorted(set(table) - set(allowed))
             if unknown:
-                raise NetworkError(f"unknown {name} class {', '.join(unknown)}; use "
+                raise NetworkError(f"kelas {name} tidak dikenal: {', '.join(unknown)}; pakai "
                                    + ", ".join(allowed))
         object.__setattr__(self, "road_kmh", road)
         object.__setattr__(self, "river_kmh", river)
@@ -323,7 +329,7 @@ class NetworkSpeeds:
                 river[cls] = river[cls] * f
                 current[cls] = current[cls] * f
             else:
-                raise NetworkError(f"unknown speed key {key!r}")
+                raise NetworkError(f"kunci kecepatan {key!r} tidak dikenal (road:KELAS atau river:KELAS)")
         return NetworkSpeeds(road, river, current, self.min_boat_kmh, self.access_kmh)
 
     def to_dict(self) -> dict:
@@ -338,10 +344,10 @@ class NetworkSpeeds:
         unknown = sorted(set(data) - {"road_kmh", "river_kmh", "current_kmh", "min_boat_kmh",
                                       "access_kmh"})
         if unknown:
-            raise NetworkError("unknown network speed setting " + ", ".join(unknown))
+            raise NetworkError("pengaturan kecepatan jaringan tidak dikenal: " + ", ".join(unknown))
         for key in ("road_kmh", "river_kmh", "current_kmh"):
             if key in data and not isinstance(data[key], Mapping):
-                raise NetworkError(f"network speed setting {key} must be an object")
+                raise NetworkError(f"pengaturan kecepatan jaringan {key} harus objek")
         return cls(**{k: (dict(v) if isinstance(v, Mapping) else v) for k, v in data.items()})
 
 
@@ -357,11 +363,11 @@ class Lines:
 
     def __post_init__(self):
         if self.kind not in KINDS:
-            raise NetworkError(f"unknown network kind {self.kind!r}; use road or river")
+            raise NetworkError(f"jenis jaringan {self.kind!r} tidak dikenal; pakai road atau river")
         geoms = np.asarray(self.geoms, dtype=object)
         classes = np.asarray(self.classes, dtype=object)
         if geoms.shape != classes.shape:
-            raise NetworkError("one class per line is needed")
+            raise NetworkError("perlu satu kelas per garis")
         parts, cls = [], []
         allowed = set(CLASSES[self.kind])
         for g, c in zip(geoms, classes, strict=True):
@@ -377,7 +383,7 @@ class Lines:
                         parts.append(p)
                         cls.append(c)
             else:
-                raise NetworkError(f"{self.kind} layer holds a {g.geom_type}; lines are needed")
+                raise NetworkError(f"lapisan {self.kind} berisi {g.geom_type}; perlu garis")
         arr = np.empty(len(parts), dtype=object)
         arr[:] = parts
         self.geoms = shapely.force_2d(arr) if len(parts) else arr
@@ -502,10 +508,10 @@ class Network:
         net = cls()
         layers = [x for x in (roads, rivers) if x is not None and len(x)]
         if not layers:
-            raise NetworkError("no road or river lines to build a network from")
+            raise NetworkError("tidak ada garis jalan atau sungai untuk membangun jaringan")
         for lines, want in ((roads, "road"), (rivers, "river")):
             if lines is not None and lines.kind != want:
-                raise NetworkError(f"the {want} lines given are {lines.kind} lines")
+                raise NetworkError(f"garis {want} yang diberikan berjenis {lines.kind}")
         b = shapely.total_bounds(np.concatenate([x.geoms for x in layers]))
         net.proj = _Proj((b[1] + b[3]) / 2.0, (b[0] + b[2]) / 2.0)
 
@@ -543,6 +549,9 @@ class Network:
             net._flow_from_mouths(mouths, mouth_km)
         if piers is not None:
             net._add_piers(piers, pier_km)
+        for k in (ROAD_KIND, RIVER_KIND):  # built now: a cached network is shared by threads
+            if net.has(k):
+                net._tree(k)
         net.stats = {
             "edges": int(len(net.u)), "nodes": int(len(net.node_lonlat)),
             "road_edges": int((net.kind == ROAD_KIND).sum()),
@@ -775,7 +784,7 @@ def _node_lines(lines: Lines) -> tuple[np.ndarray, np.ndarray]:
     noded = shapely.node(shapely.multilinestrings(src))
     pieces = np.asarray(shapely.get_parts(noded), dtype=object)
     if len(pieces) == 0:
-        raise NetworkError(f"the {lines.kind} lines have no length")
+        raise NetworkError(f"garis {lines.kind} tidak memiliki panjang")
     m = len(pieces)
     source = np.full(m, -1, np.int64)
     flip = np.zeros(m, bool)
@@ -1023,57 +1032,101 @@ class _Graph:
 #: about a second (a fresh interpreter imports numpy, scipy and this module), a search of this
 #: size takes several on this machine (bench/bench_network.py).
 PARALLEL_MIN_WORK = 15_000_000
-_WORKER_GRAPH: dict[str, Any] = {}
+PROCESS_PREFIX = "planner-network-"
 
 
-def _worker_init(data, indices, indptr, m) -> None:
-    _WORKER_GRAPH["g"] = csr_matrix((data, indices, indptr), shape=(m, m))
+def _without_main() -> None:
+    """A "spawn" child re-imports the caller's ``__main__`` (a script without a ``__name__``
+    guard would run again in it, and start children of its own). The search needs nothing from
+    it: strip it from the preparation data of THESE processes only (named ``PROCESS_PREFIX``),
+    as ``planner.importer.sandbox`` does for its readers."""
+    from multiprocessing import spawn
+
+    original = spawn.get_preparation_data
+    if getattr(original, "_planner_network", False):
+        return
+
+    def get_preparation_data(name):
+        data = original(name)
+        if str(name).startswith(PROCESS_PREFIX):
+            data.pop("init_main_from_path", None)
+            data.pop("init_main_from_name", None)
+        return data
+
+    get_preparation_data._planner_network = True
+    spawn.get_preparation_data = get_preparation_data
 
 
-def _worker_rows(src: np.ndarray, tgt: np.ndarray) -> np.ndarray:
-    return dijkstra(_WORKER_GRAPH["g"], directed=True, indices=src)[:, tgt]
+def _claim(claimed, lock, order) -> int | None:
+    with lock:
+        for i in order:
+            if not claimed[i]:
+                claimed[i] = 1
+                return i
+    return None
+
+
+def _search_child(data, indices, indptr, m, src, tgt, bounds, claimed, done, lock, shared) -> None:
+    """Runs in the search process: claims chunks from the end and writes their rows into the
+    shared result; ``done[i]`` once chunk i is written."""
+    g = csr_matrix((data, indices, indptr), shape=(m, m))
+    out = np.frombuffer(shared, dtype=np.float64).reshape(len(src), len(tgt))
+    order = range(len(bounds) - 1, -1, -1)
+    while (i := _claim(claimed, lock, order)) is not None:
+        a, b = bounds[i]
+        out[a:b] = dijkstra(g, directed=True, indices=src[a:b])[:, tgt]
+        done[i] = 1
 
 
 def _search(g, src: np.ndarray, tgt: np.ndarray, *, workers: int = 1,
             chunk_elems: int = 4_000_000) -> tuple[np.ndarray, int]:
     """Rows of ``dijkstra`` from ``src`` restricted to the columns ``tgt``, in chunks of sources
-    (at most ``chunk_elems`` distances in memory at once). scipy's search holds the GIL, so with
-    ``workers`` > 1 and a large search, the last chunks go to a pool of other processes
-    ("spawn": nothing of this process -- threads, locks, database connections -- is copied)
-    while this process works from the first; chunks a worker has not started when this process
-    runs out of its own are taken back. Returns the rows and the number of processes used."""
+    (at most ``chunk_elems`` distances in memory at once).
+
+    scipy's search holds the GIL, so threads do not help. With ``workers`` > 1 and a search of
+    at least ``PARALLEL_MIN_WORK``, one more process ("spawn": nothing of this process --
+    threads, locks, database connections -- is copied; named ``planner-network-search``)
+    takes chunks from the end while this process takes them from the start, both writing into
+    one shared result, so the second process's start-up (about a second) is not waited for.
+    Chunks it claimed but did not finish (it failed) are done here. Returns the rows and the
+    number of processes used."""
     m = g.shape[0]
-    out = np.empty((len(src), len(tgt)))
     step = max(1, min(chunk_elems // max(1, m), max(1, len(src) // 16)))
-    chunks = [slice(s0, min(len(src), s0 + step)) for s0 in range(0, len(src), step)]
-    if workers <= 1 or len(chunks) < 4 or len(src) * m < PARALLEL_MIN_WORK:
-        for c in chunks:
-            out[c] = dijkstra(g, directed=True, indices=src[c])[:, tgt]
+    bounds = [(a, min(len(src), a + step)) for a in range(0, len(src), step)]
+    if workers <= 1 or len(bounds) < 4 or len(src) * m < PARALLEL_MIN_WORK:
+        out = np.empty((len(src), len(tgt)))
+        for a, b in bounds:
+            out[a:b] = dijkstra(g, directed=True, indices=src[a:b])[:, tgt]
         return out, 1
     import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
 
+    _without_main()
+    ctx = mp.get_context("spawn")
+    claimed = ctx.RawArray("b", len(bounds))
+    done = ctx.RawArray("b", len(bounds))
+    shared = ctx.RawArray("d", len(src) * len(tgt))
+    lock = ctx.Lock()
+    out = np.frombuffer(shared, dtype=np.float64).reshape(len(src), len(tgt))
+    proc = ctx.Process(target=_search_child, name=PROCESS_PREFIX + "search",
+                       args=(g.data, g.indices, g.indptr, m, src, tgt, bounds, claimed, done,
+                             lock, shared))
+    used = 2
     try:
-        pool = ProcessPoolExecutor(max_workers=workers - 1, mp_context=mp.get_context("spawn"),
-                                   initializer=_worker_init,
-                                   initargs=(g.data, g.indices, g.indptr, m))
+        proc.start()
     except (OSError, ValueError):  # pragma: no cover - no processes here: search alone
-        for c in chunks:
-            out[c] = dijkstra(g, directed=True, indices=src[c])[:, tgt]
-        return out, 1
-    with pool:
-        half = len(chunks) // 2
-        mine, theirs = chunks[:half], chunks[half:][::-1]
-        futures = [(c, pool.submit(_worker_rows, src[c], tgt)) for c in theirs]
-        for c in mine:
-            out[c] = dijkstra(g, directed=True, indices=src[c])[:, tgt]
-        for c, fut in reversed(futures):  # the ones submitted last start last: take them back
-            if fut.cancel():
-                out[c] = dijkstra(g, directed=True, indices=src[c])[:, tgt]
-        for c, fut in futures:
-            if not fut.cancelled():
-                out[c] = fut.result()
-    return out, workers
+        used = 1
+    order = range(len(bounds))
+    while (i := _claim(claimed, lock, order)) is not None:
+        a, b = bounds[i]
+        out[a:b] = dijkstra(g, directed=True, indices=src[a:b])[:, tgt]
+        done[i] = 1
+    if used == 2:
+        proc.join()
+    for i in range(len(bounds)):
+        if not done[i]:  # claimed by the other process, which failed
+            a, b = bounds[i]
+            out[a:b] = dijkstra(g, directed=True, indices=src[a:b])[:, tgt]
+    return out.copy(), used
 
 
 def _edge_minutes(kind, cls, flow, km, speeds: NetworkSpeeds, params: TravelParams):
@@ -1249,7 +1302,7 @@ class NetworkTravel:
             parts = list(network)
             network = Network.build(*parts[:2], piers=parts[2] if len(parts) > 2 else None)
         if not (isinstance(snap_km, int | float) and snap_km >= 0):
-            raise NetworkError(f"snap_km must be >= 0, got {snap_km!r}")
+            raise NetworkError(f"snap_km harus angka >= 0, bukan {snap_km!r}")
         self.network = network
         self.params = params or TravelParams()
         self.fallback = fallback or GreatCircleTravel(self.params)
@@ -1303,6 +1356,8 @@ class NetworkTravel:
                           np.where(vehicle_mode == "river", access != 0, True))
         off = np.flatnonzero(~on & wanted)
         notes = list(base.notes)
+        if vehicle_mode != "road":
+            notes.extend(self.network.notes)  # piers and river flow
         self._last = None
         graph = None
         if on.sum() >= 1:
@@ -1381,13 +1436,20 @@ class NetworkTravel:
         self._last["off"] = self.off_network
         self._by_mode[vehicle_mode] = self._last
         if off.size:
-            shown = ", ".join(_point_label(points, int(i)) for i in off[:8])
-            more = f" dan {off.size - 8} lagi" if off.size > 8 else ""
-            missing = _missing_kinds(self.network, vehicle_mode)
-            why = (f"tidak ada lapisan {missing}" if missing else
-                   f"lebih dari {self.snap_km:g} km dari jaringan")
-            notes.append(f"{off.size} titik di luar jaringan ({why}): {shown}{more}; perjalanannya "
-                         "memakai perkiraan garis lurus")
+            # why: no layer for any way this point may travel, or too far from the network
+            can_road = (vehicle_mode != "river") & (access[off] != 1)
+            can_river = (vehicle_mode != "road") & (access[off] != 0)
+            no_layer = ~((can_road & self.network.has(ROAD_KIND))
+                         | (can_river & self.network.has(RIVER_KIND)))
+            for group, why in ((off[no_layer], "tidak ada lapisan "
+                                + _missing_kinds(self.network, vehicle_mode)),
+                               (off[~no_layer], f"lebih dari {self.snap_km:g} km dari jaringan")):
+                if group.size == 0:
+                    continue
+                shown = ", ".join(_point_label(points, int(i)) for i in group[:8])
+                more = f" dan {group.size - 8} lagi" if group.size > 8 else ""
+                notes.append(f"{group.size} titik di luar jaringan ({why}): {shown}{more}; "
+                             "perjalanannya memakai perkiraan garis lurus")
         return Matrices(minutes, km, cost, mode, vehicle_mode, self.name, tuple(notes))
 
     # ---------------------------------------------------------------- paths
@@ -1396,11 +1458,11 @@ class NetworkTravel:
         call (for ``vehicle_mode``: of the last call for that vehicle)."""
         last = self._last if vehicle_mode is None else self._by_mode.get(vehicle_mode)
         if last is None:
-            raise NetworkError("call matrices() before asking for a path")
+            raise NetworkError("jalur perjalanan baru ada setelah matriks dihitung (matrices())")
         lat, lon = last["lat"], last["lon"]
         n = len(lat)
         if not (0 <= a < n and 0 <= b < n):
-            raise NetworkError(f"point index out of range (0..{n - 1})")
+            raise NetworkError(f"nomor titik di luar rentang (0..{n - 1})")
         minutes = int(last["minutes"][a, b])
         km = float(last["km"][a, b])
         pa, pb = (float(lat[a]), float(lon[a])), (float(lat[b]), float(lon[b]))
@@ -1631,7 +1693,7 @@ def calibrate(network: Network, points: pd.DataFrame, known_legs: pd.DataFrame, 
     speeds0 = speeds or NetworkSpeeds()
     pts, lat, lon, access = _prepare(points, "both")
     if "code" not in pts.columns:
-        raise NetworkError("points need a 'code' column")
+        raise NetworkError("titik perlu kolom 'code'")
     codes = [str(c) for c in pts["code"]]
     index = {c: i for i, c in enumerate(codes)}
     legs = known_legs.reset_index(drop=True)

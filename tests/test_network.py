@@ -550,3 +550,56 @@ def test_known_legs_file_with_indonesian_headers(tmp_path):
     p.write_text("from_code,to_code,mode,minutes\nA,B,kereta,5\n", encoding="utf-8")
     with pytest.raises(N.NetworkError, match="baris 2.*kereta"):
         N.read_known_legs(p)
+
+
+def test_a_large_search_is_shared_with_a_second_process(monkeypatch):
+    """The same rows whether one process searches or two (the second claims chunks from the
+    end and writes into a shared result)."""
+    rng = np.random.default_rng(5)
+    n = 3000
+    u, v = rng.integers(0, n, 9000), rng.integers(0, n, 9000)
+    w = rng.uniform(1, 10, 9000)
+    g = csr_matrix((np.r_[w, w * 1.3], (np.r_[u, v], np.r_[v, u])), shape=(n, n))
+    src = rng.choice(n, 400, replace=False)
+    monkeypatch.setattr(N, "PARALLEL_MIN_WORK", 1)
+    two, used = N._search(g, src, src[:50], workers=2)
+    one, used_one = N._search(g, src, src[:50], workers=1)
+    assert (used, used_one) == (2, 1)
+    assert np.array_equal(one, two)
+
+
+def test_import_limits_features_with_the_network_limit(tmp_path, monkeypatch):
+    from planner.importer import limits
+
+    doc = fc(*[feat(line((0, i), (5, i)), highway="primary") for i in range(3)])
+    path = write(tmp_path, "jalan.geojson", doc)
+    monkeypatch.setattr(limits, "MAX_FEATURES", 2)  # the villages' limit does not apply
+    assert len(read_network(path, kind="road")) == 3
+    monkeypatch.setattr(limits, "MAX_NETWORK_FEATURES", 2)
+    with pytest.raises(ImportProblem, match=r"lebih dari 2 fitur \(garis\)"):
+        read_network(path, kind="road")
+    assert limits.MAX_FEATURES == 2  # restored after the read
+
+
+def test_import_picks_the_layer_of_its_kind_from_a_geopackage(tmp_path):
+    import pyogrio
+
+    path = tmp_path / "osm.gpkg"
+    roads = gpd.GeoDataFrame({"fclass": ["primary", "residential"]},
+                             geometry=[line((0, 0), (5, 0)), line((5, 0), (5, 2))], crs="EPSG:4326")
+    rivers = gpd.GeoDataFrame({"fclass": ["river"]}, geometry=[line((0, 3), (9, 3))], crs="EPSG:4326")
+    pyogrio.write_dataframe(roads, path, layer="gis_osm_roads_free_1")
+    pyogrio.write_dataframe(rivers, path, layer="gis_osm_waterways_free_1", append=False)
+    assert list(read_network(path, kind="road")["class"]) == ["primary", "local"]
+    assert list(read_network(path, kind="river")["class"]) == ["main"]
+    with pytest.raises(ImportProblem, match="2 lapisan"):
+        read_network(path, kind="pier")
+
+
+def test_import_reads_a_pier_layer(tmp_path):
+    doc = fc(feat(Point(ll(1, 1)), nama="Dermaga Samuda"),
+             feat(shapely.MultiPoint([ll(2, 2), ll(3, 3)]), nama="Dermaga Baru"))
+    g = read_network(write(tmp_path, "dermaga.geojson", doc), kind="pier")
+    assert list(g["class"]) == ["pier"] * 3
+    assert list(g["name"]) == ["Dermaga Samuda", "Dermaga Baru", "Dermaga Baru"]
+    assert g.attrs["summary"]["parts"] == 3

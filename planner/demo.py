@@ -16,6 +16,9 @@ on out of the box:
 * access modes (villages upriver beyond the road end and an estuary kecamatan across the river
   from the capital are river-only; those near the road end on a river are ``both``), and
   ``no_signal`` flags;
+* a road and river network for travel (``demo_network.geojson``: village roads and creeks
+  joining every village to it, rivers drawn from source to mouth, a pier where the road ends
+  and one at the capital), imported by ``load_demo`` so plans follow it;
 * figures totalling exactly 443,033 people and 316,474 obliged (the published Kotim totals),
   with recording rates that fall with remoteness.
 
@@ -71,6 +74,7 @@ FILES = {
     "recap": "demo_recap.csv",
     "attributes": "demo_attributes.csv",
     "context": "demo_context.geojson",
+    "network": "demo_network.geojson",
     "meta": "demo.json",
     "readme": "README.md",
 }
@@ -108,6 +112,7 @@ class Demo:
     context: gpd.GeoDataFrame  # kind, name, code, role, geometry
     meta: dict
     attributes: list = field(default_factory=list)  # rows of demo_attributes.csv
+    network: gpd.GeoDataFrame | None = None  # kind (road/river/pier), name, role, geometry
 
 
 def _to_lonlat(geom):
@@ -763,6 +768,7 @@ def generate(seed: int = DEFAULT_SEED) -> Demo:
                      "geometry": shapely.set_precision(_to_lonlat(line.simplify(0.05)), GRID)})
     rows.append({"kind": "road", "name": "Jalan Poros (fiktif)", "code": None, "role": "trunk",
                  "geometry": shapely.set_precision(_to_lonlat(geo.road), GRID)})
+    feeders: list[tuple[str, LineString]] = []
     for k in order[1:]:
         i = seats[k]
         if access[i] == "river" or kec[i] == 1:
@@ -784,6 +790,7 @@ def generate(seed: int = DEFAULT_SEED) -> Demo:
         rows.append({"kind": "road", "name": f"Jalan {kec_name[k]} (fiktif)", "code": None,
                      "role": "feeder",
                      "geometry": shapely.set_precision(_to_lonlat(feeder), GRID)})
+        feeders.append((f"Jalan {kec_name[k]} (fiktif)", feeder))
     rows.append({"kind": "capital", "name": capital_name, "code": None, "role": None,
                  "geometry": Point(capital[1], capital[0])})
     rows.append({"kind": "base", "name": BASE_NAME, "code": None, "role": None,
@@ -826,6 +833,9 @@ def generate(seed: int = DEFAULT_SEED) -> Demo:
     attributes = [{"kode": c, "menginap": lodging.get(c, ""), "catatan": notes.get(c, "")}
                   for c in sorted(set(lodging) | set(notes))]
 
+    network = _network(geo, xy, access, names, feeders, main_root, trib_roots,
+                       pier=(pier_name, xy[pier_i]), capital=(capital_name, geo.capital))
+
     meta = {
         "region": REGION,
         "fictional": True,
@@ -854,8 +864,107 @@ def generate(seed: int = DEFAULT_SEED) -> Demo:
         "teams": roster,
         "files": {k: v for k, v in FILES.items() if k != "meta"},
     }
+    meta["network"] = {
+        "piers": [{"name": n, "lat": round(g.y, 5), "lon": round(g.x, 5)}
+                  for n, g in zip(network.loc[network["kind"] == "pier", "name"],
+                                  network.loc[network["kind"] == "pier", "geometry"], strict=True)],
+        "roads_km": round(float(_network_km(network, "road")), 1),
+        "rivers_km": round(float(_network_km(network, "river")), 1),
+    }
     return Demo(villages=villages, recap=recap, context=context, meta=meta,
-                attributes=attributes)
+                attributes=attributes, network=network)
+
+
+# --------------------------------------------------------------------------- network
+#: Villages farther than this (km) from a road get a village road (``jalan desa``) to the
+#: nearest road; river villages farther than this from a river get a creek to the nearest river.
+NETWORK_LINK_KM = 0.3
+
+
+def _bent(a: Point, b: Point, bend: float) -> LineString:
+    """A gentle curve from ``a`` to ``b`` (deterministic; ``bend`` × length sideways)."""
+    u = np.linspace(0.0, 1.0, 9)
+    dx, dy = b.x - a.x, b.y - a.y
+    off = np.sin(np.pi * u) * bend
+    return LineString(np.column_stack([a.x + u * dx - off * dy, a.y + u * dy + off * dx]))
+
+
+def _network(geo: _Geo, xy: np.ndarray, access: list[str], names: list[str],
+             feeders: list[tuple[str, LineString]], main_root: str, trib_roots: list[str], *,
+             pier: tuple[str, np.ndarray], capital: tuple[str, tuple[float, float]]
+             ) -> gpd.GeoDataFrame:
+    """The demo's road and river network (``demo_network.geojson``), in km coordinates then
+    EPSG:4326: the trunk road and the feeders of the map context, a village road from every
+    road village farther than ``NETWORK_LINK_KM`` from the roads to the nearest road (nearest
+    first, so village roads branch off each other), the main river and its tributaries drawn in
+    the direction of flow (source → mouth), a creek from every river village farther than that
+    from a river down to the nearest river, and two piers: at the pier town where the road ends
+    (the boat team's base, with a creek down to the river when it lies off it) and at the
+    capital's river bank. No random draws: the other files do not change with it."""
+    rows: list[dict] = []
+    roads = [geo.road, *[f for _n, f in feeders]]
+    rows.append({"kind": "road", "name": "Jalan Poros (fiktif)", "role": "trunk", "geometry": geo.road})
+    for name, f in feeders:
+        rows.append({"kind": "road", "name": name, "role": "feeder", "geometry": f})
+    todo = [i for i, a in enumerate(access) if a in ("road", "both")]
+    pts = shapely.points(xy[todo])
+    best = np.min([shapely.distance(pts, r) for r in roads], axis=0)
+    near = [roads[int(k)] for k in np.argmin([shapely.distance(pts, r) for r in roads], axis=0)]
+    left = list(range(len(todo)))
+    while left:
+        j = min(left, key=lambda k: (best[k], todo[k]))
+        left.remove(j)
+        i = todo[j]
+        if best[j] <= NETWORK_LINK_KM:
+            continue
+        p = Point(xy[i])
+        q = shapely.shortest_line(near[j], p).coords[0]
+        line = _bent(Point(q), p, 0.06 if i % 2 else -0.06)
+        rows.append({"kind": "road", "name": f"Jalan Desa {names[i]} (fiktif)", "role": "jalan desa",
+                     "geometry": line})
+        if left:
+            rest = shapely.points(xy[[todo[k] for k in left]])
+            d = shapely.distance(rest, line)
+            for k, dk in zip(list(left), d, strict=True):
+                if dk < best[k]:
+                    best[k], near[k] = dk, line
+    rivers = [geo.river.simplify(0.05), *[t.simplify(0.05) for t in geo.tribs]]
+    rows.append({"kind": "river", "name": f"Sungai {main_root}", "role": "main", "geometry": rivers[0]})
+    for root, line in zip(trib_roots, rivers[1:], strict=True):
+        rows.append({"kind": "river", "name": f"Sungai {root}", "role": "tributary", "geometry": line})
+    water = shapely.union_all(rivers)
+    for i, a in enumerate(access):
+        if a not in ("river", "both"):
+            continue
+        p = Point(xy[i])
+        if water.distance(p) <= NETWORK_LINK_KM:
+            continue
+        q = shapely.shortest_line(p, water).coords[-1]
+        rows.append({"kind": "river", "name": f"Anak Sungai {names[i]} (fiktif)", "role": "stream",
+                     "geometry": _bent(p, Point(q), 0.05 if i % 2 else -0.05)})  # flows down to the river
+    landing = Point(pier[1])  # the pier town's creek, down to the nearest river
+    if water.distance(landing) > NETWORK_LINK_KM:
+        q = shapely.shortest_line(landing, water).coords[-1]
+        rows.append({"kind": "river", "name": f"Anak Sungai {pier[0].removeprefix('Dermaga ')}",
+                     "role": "stream", "geometry": _bent(landing, Point(q), 0.04)})
+    cap = Point(capital[1])
+    bank = Point(shapely.shortest_line(cap, rivers[0]).coords[-1])
+    rows.append({"kind": "pier", "name": pier[0], "role": "pier", "geometry": Point(pier[1])})
+    rows.append({"kind": "pier", "name": f"Dermaga {capital[0]} (fiktif)", "role": "pier",
+                 "geometry": Point((cap.x + bank.x) / 2, (cap.y + bank.y) / 2)})
+    for r in rows:
+        r["geometry"] = shapely.set_precision(_to_lonlat(r["geometry"]), GRID)
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
+
+
+def _network_km(network: gpd.GeoDataFrame, kind: str) -> float:
+    from .travel import great_circle_km
+
+    total = 0.0
+    for g in network.loc[network["kind"] == kind, "geometry"]:
+        c = np.asarray(g.coords)
+        total += float(great_circle_km(c[:-1, 1], c[:-1, 0], c[1:, 1], c[1:, 0]).sum())
+    return total
 
 
 # --------------------------------------------------------------------------- synthetic recap
@@ -1137,7 +1246,7 @@ def demo_files(demo: Demo) -> dict[str, bytes]:
         cfeats.append(_feature_json(props, r["geometry"]))
     cdesc = (f"FIKTIF / FICTIONAL: batas, kecamatan, sungai, jalan, ibu kota dan kantor {REGION}, "
              f"`planner generate-demo --seed {demo.meta['seed']}`.")
-    return {
+    out = {
         FILES["villages"]: _collection("demo_villages", desc, vfeats),
         FILES["recap"]: recap_csv_bytes(demo.recap),
         FILES["attributes"]: _attributes_csv(demo.attributes),
@@ -1145,6 +1254,14 @@ def demo_files(demo: Demo) -> dict[str, bytes]:
         FILES["meta"]: (json.dumps(demo.meta, ensure_ascii=False, indent=2) + "\n").encode("utf-8"),
         FILES["readme"]: _readme(demo).encode("utf-8"),
     }
+    if demo.network is not None:
+        nfeats = [_feature_json({"kind": r["kind"], "name": r["name"], "role": r["role"]},
+                                r["geometry"]) for _, r in demo.network.iterrows()]
+        ndesc = (f"FIKTIF / FICTIONAL: jaringan jalan, sungai dan dermaga {REGION} untuk "
+                 "perhitungan waktu tempuh (planner import-network --kind road|river|pier), "
+                 f"`planner generate-demo --seed {demo.meta['seed']}`. Bukan data nyata.")
+        out[FILES["network"]] = _collection("demo_network", ndesc, nfeats)
+    return out
 
 
 def _attributes_csv(rows: list[dict]) -> bytes:
@@ -1220,6 +1337,14 @@ database (`planner load-demo --if-empty`).
   leaders and phones are made up. The sample plan uses these three teams.
 - `{FILES['attributes']}`: {len(demo.attributes)} villages where a team can sleep (kecamatan offices, puskesmas) and
   a note, loaded through the bulk village-attributes import.
+- `{FILES['network']}`: the road and river network travel follows (`planner import-network`,
+  kinds `road`, `river`, `pier`): the trunk road and feeders, a village road (`jalan desa`) to
+  every road village off them, {river} and its tributaries drawn in the direction of flow, a
+  creek down to the river from every river village off it, and two piers:
+  {' and '.join('"' + p['name'] + '"' for p in m['network']['piers'])}. About
+  {m['network']['roads_km']:,.0f} km of road and {m['network']['rivers_km']:,.0f} km of river;
+  all invented. The river-only villages beyond the end of the road are reached by boat from the
+  pier where the road ends. New plans follow this network (travel source `network`).
 
 ## Files
 
@@ -1229,7 +1354,8 @@ database (`planner load-demo --if-empty`).
 | `{FILES['recap']}` | the recording recap in an office-like CSV: UTF-8 with BOM, `;`, CRLF, two title rows, Indonesian numbers ("1.234", "95,4"), a TOTAL row. Columns: `{';'.join(RECAP_HEADER)}`. Snapshot {_id_date(SNAPSHOT_DATE)}. |
 | `{FILES['context']}` | map context, by property `kind`: `outline` (the regency), `kecamatan` (`name`, `code`), `river` (`name`, `role` main/tributary), `road` (`role` trunk/feeder), `capital`, `base` |
 | `{FILES['attributes']}` | village attributes in the bulk format of `planner import-attributes`: `kode`, `menginap` (lodging), `catatan` (note) |
-| `{FILES['meta']}` | metadata: region, `"fictional": true`, seed, team base, capital, road end, river-only kecamatan, snapshot date, `"basemap": false` (no OpenStreetMap tiles under a fictional map), counts and totals, the team bases and the team roster |
+| `{FILES['network']}` | the network, by property `kind`: `road` (`role` trunk/feeder/jalan desa), `river` (`role` main/tributary/stream, lines drawn from source to mouth), `pier` (points); `name` |
+| `{FILES['meta']}` | metadata: region, `"fictional": true`, seed, team base, capital, road end, river-only kecamatan, snapshot date, `"basemap": false` (no OpenStreetMap tiles under a fictional map), counts and totals, the team bases and the team roster, the piers and the network's km |
 """
 
 
@@ -1273,6 +1399,13 @@ def load_demo(data_dir: str | Path | None = None) -> str:
         from .attributes import import_attributes
 
         import_attributes(attributes_path, filename=attributes_path.name)
+    network_path = data / FILES["network"]
+    if network_path.exists():  # roads, rivers and piers: plans follow them (travel "network")
+        from . import networks
+
+        for kind, label in (("road", "Jalan"), ("river", "Sungai"), ("pier", "Dermaga")):
+            networks.import_layer(network_path, kind=kind, filename=network_path.name,
+                                  name=f"{label} demo (fiktif)", replace=True)
     frame = repository.villages_frame()
     obliged, recorded = int(frame["obliged"].sum()), int(frame["recorded"].sum())
     return (f"Demo FIKTIF dimuat: {meta['region']}, {len(frame)} desa/kelurahan, "

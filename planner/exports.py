@@ -39,7 +39,7 @@ from urllib.parse import quote, urlencode
 import gpxpy
 import gpxpy.gpx
 
-from . import fmt
+from . import fmt, plan_json
 from .plan_json import TeamDay, get_team_day
 from .plan_json import team_days as select_team_days
 
@@ -194,7 +194,9 @@ def _plan_title(plan: dict, _) -> str:
 def to_gpx(plan: dict, team=None, day=None, *, gettext: Gettext = identity,
            locale: str = DEFAULT_LOCALE) -> str:
     """GPX 1.1: a waypoint per stop (name "<order>. <village>", desc, arrival time), the team
-    bases and overnight villages as waypoints, and a route per team-day (start, stops, end).
+    bases and overnight villages as waypoints, a route per team-day (start, stops, end), and,
+    when the plan carries the legs' paths, the way as travelled: a track on the roads (type
+    ``road``) and one on the rivers (type ``river``) per team-day, a segment per part of a leg.
     Names and descriptions in the language of ``gettext``/``locale`` (module docstring)."""
     _ = translator(gettext)
     gpx = gpxpy.gpx.GPX()
@@ -236,6 +238,23 @@ def to_gpx(plan: dict, team=None, day=None, *, gettext: Gettext = identity,
                 route.points.append(gpxpy.gpx.GPXRoutePoint(float(p["lat"]), float(p["lon"]),
                                                             name=_end_label(p, _)))
         gpx.routes.append(route)
+        # the way as travelled (when the plan carries the legs' paths): a track on the roads
+        # and one on the rivers, a segment per part of a leg
+        legs = plan_json.point_legs(td)
+        if any(leg.path for leg in legs):
+            tracks = {}
+            for leg in legs:
+                for mode, coords in plan_json.leg_parts(leg):
+                    kind = "river" if mode == "river" else "road"
+                    if kind not in tracks:
+                        tracks[kind] = gpxpy.gpx.GPXTrack(
+                            name=f"{td.team.get('name')} {td.date} · "
+                                 + (_("jalur sungai") if kind == "river" else _("jalur darat")))
+                        tracks[kind].type = kind
+                    seg = gpxpy.gpx.GPXTrackSegment()
+                    seg.points = [gpxpy.gpx.GPXTrackPoint(la, lo) for la, lo in coords]
+                    tracks[kind].segments.append(seg)
+            gpx.tracks.extend(tracks[k] for k in ("road", "river") if k in tracks)
     return gpx.to_xml(version="1.1")
 
 
@@ -253,16 +272,19 @@ def _coord(p: dict) -> str:
 def to_kml(plan: dict, team=None, day=None, *, gettext: Gettext = identity,
            locale: str = DEFAULT_LOCALE) -> str:
     """KML 2.2 (written with ElementTree, so every name is escaped): a folder per team-day with a
-    placemark per stop, the start and end, and the route as a line. Names and descriptions in
+    placemark per stop, the start and end, and the route as a line (as travelled along the
+    roads and rivers when the plan carries the legs' paths, straight otherwise; the river
+    parts once more in a blue placemark of their own). Names and descriptions in
     the language of ``gettext``/``locale`` (module docstring)."""
     _ = translator(gettext)
     ET.register_namespace("", KML_NS)
     root = ET.Element(f"{{{KML_NS}}}kml")
     doc = _kml_el(root, "Document")
     _kml_el(doc, "name", _plan_title(plan, _))
-    for sid, color in (("stop", "ff1f4fd6"), ("end", "ff2f8f2f"), ("route", "ffd6471f")):
+    for sid, color in (("stop", "ff1f4fd6"), ("end", "ff2f8f2f"), ("route", "ffd6471f"),
+                       ("river", "ffbe7700")):
         style = _kml_el(doc, "Style", id=sid)
-        if sid == "route":
+        if sid in ("route", "river"):
             ls = _kml_el(style, "LineStyle")
             _kml_el(ls, "color", color)
             _kml_el(ls, "width", 3)
@@ -288,7 +310,21 @@ def to_kml(plan: dict, team=None, day=None, *, gettext: Gettext = identity,
         _kml_el(line_pm, "styleUrl", "#route")
         ls = _kml_el(line_pm, "LineString")
         _kml_el(ls, "tessellate", 1)
-        _kml_el(ls, "coordinates", " ".join(_coord(p) for p in td.points()))
+        legs = plan_json.point_legs(td)
+        way = [(float(td.points()[0]["lat"]), float(td.points()[0]["lon"]))]
+        for leg in legs:
+            way += plan_json.leg_points(leg)[1:]
+        _kml_el(ls, "coordinates", " ".join(f"{lo:.6f},{la:.6f},0" for la, lo in way))
+        river = [c for leg in legs if leg.path for m, c in plan_json.leg_parts(leg) if m == "river"]
+        if river:  # the river parts once more, as water
+            river_pm = _kml_el(folder, "Placemark")
+            _kml_el(river_pm, "name", _("Rute sungai %(team)s %(date)s", team=td.team.get("name"),
+                                        date=td.date))
+            _kml_el(river_pm, "styleUrl", "#river")
+            multi = _kml_el(river_pm, "MultiGeometry")
+            for coords in river:
+                rl = _kml_el(multi, "LineString")
+                _kml_el(rl, "coordinates", " ".join(f"{lo:.6f},{la:.6f},0" for la, lo in coords))
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
 
 
@@ -296,7 +332,8 @@ def to_geojson(plan: dict, team=None, day=None) -> dict:
     """A FeatureCollection for QGIS (EPSG:4326). Points: ``role`` start/stop/end with team,
     date, order, arrive, depart, expected...; lines: ``role`` leg with ``leg`` (1 = first leg of
     the day), ``to_order`` (the stop it leads to; null for the last leg to the end point), mode,
-    km, minutes."""
+    km, minutes, ``path`` (``network``: the line follows the roads and rivers; ``fallback``:
+    the network could not give the leg, straight line; ``straight``: the plan has no paths)."""
     feats = []
     for td in select_team_days(plan, team, day):
         pts = td.points()
@@ -313,17 +350,16 @@ def to_geojson(plan: dict, team=None, day=None) -> dict:
                 props.update(code=p.get("code"))
             feats.append({"type": "Feature", "properties": props, "geometry": {
                 "type": "Point", "coordinates": [float(p["lon"]), float(p["lat"])]}})
-        for i in range(1, len(pts)):
-            a, b = pts[i - 1], pts[i]
-            if b["role"] == "stop":
-                leg = {"leg": i, "to_order": b["order"], "mode": b.get("mode"),
-                       "km": b.get("km_from_prev"), "minutes": b.get("min_from_prev")}
-            else:
-                leg = {"leg": i, "to_order": None, "mode": td.day.get("mode_to_end"),
-                       "km": td.day.get("km_to_end"), "minutes": td.day.get("min_to_end")}
+        for i, way in enumerate(plan_json.point_legs(td), start=1):
+            b = pts[i]
+            path = way.path
+            leg = {"leg": i, "to_order": b["order"] if b["role"] == "stop" else None,
+                   "mode": way.mode, "km": way.km, "minutes": way.minutes,
+                   "path": ("straight" if not path else
+                            "fallback" if path.get("fallback") else "network")}
             feats.append({"type": "Feature", "properties": dict(common, role="leg", **leg),
                           "geometry": {"type": "LineString", "coordinates": [
-                              [float(a["lon"]), float(a["lat"])], [float(b["lon"]), float(b["lat"])]]}})
+                              [lo, la] for la, lo in plan_json.leg_points(way)]}})
     return {"type": "FeatureCollection", "features": feats}
 
 

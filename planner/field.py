@@ -284,6 +284,13 @@ def replan_params(version: PlanVersion, from_date: dt.date, *, time_limit: float
         if lk.key not in by_key:
             by_key[lk.key] = dataclasses.replace(lk, expected=size.get(lk.key) or lk.expected)
     locks = list(by_key.values())
+    # a village the plan split over several stops keeps that split (each stop its size)
+    per_site: dict = {}
+    for pf in prefer:
+        per_site[pf.site_code] = per_site.get(pf.site_code, 0) + 1
+    prefer = [dataclasses.replace(pf, expected=size.get(pf.key) or None)
+              if per_site[pf.site_code] > 1 or any(lk.site_code == pf.site_code for lk in locks)
+              else pf for pf in prefer]
     # a team out on a trip across the re-plan date continues from where it sleeps
     teams = []
     for t in params.teams:

@@ -128,6 +128,8 @@ DEFAULT_LABELS: dict[str, str] = {
     "no_signal": N_("Tanpa sinyal: bawa formulir offline"),
     "start": N_("Berangkat dari"),
     "end": N_("Bermalam/kembali di"),
+    "leg_pier": N_("pindah mobil–perahu di dermaga"),
+    "leg_access": N_("jalan kaki ke jalan/sungai"),
     "km": "km",
 }
 
@@ -589,12 +591,29 @@ def add_bases_layer(bases: Iterable[Mapping] | pd.DataFrame | None, m: folium.Ma
     return m
 
 
+#: How a leg's parts are drawn (``plan_json.leg_parts``): roads in the team's colour; rivers
+#: as water (blue, dashed, with the team's colour underneath so the team stays visible); the
+#: change between car and boat at a pier and the walk to the network thin and dotted.
+RIVER_COLOR = "#0077be"
+
+
+def leg_style(mode: str, color: str) -> dict:
+    """folium PolyLine options for a part of a leg in ``mode`` (road, river, pier, access)."""
+    if mode == "river":
+        return {"color": RIVER_COLOR, "weight": 4, "opacity": 0.9, "dash_array": "8 6"}
+    if mode in ("pier", "access"):
+        return {"color": color, "weight": 2, "opacity": 0.8, "dash_array": "2 5"}
+    return {"color": color, "weight": 4, "opacity": 0.85}
+
+
 def add_route_layer(plan: Mapping, m: folium.Map | None = None, *,
                     labels: Mapping[str, str] | None = None) -> folium.Map:
     """The routes of a plan (Plan JSON): one colour per team, one layer per team-day.
 
-    Each team-day is a FeatureGroup (so the layer control works as a day filter) with a
-    line base → stops → night place and numbered stop markers whose popup gives the village,
+    Each team-day is a FeatureGroup (so the layer control works as a day filter) with its legs
+    base → stops → night place, drawn as travelled (``plan_json.leg_parts``: along the roads
+    and rivers when the plan carries the legs' paths, river parts as water; else straight
+    lines; :func:`leg_style`), and numbered stop markers whose popup gives the village,
     arrival, departure and expected people.
     """
     m = _ensure_map(m)
@@ -602,23 +621,29 @@ def add_route_layer(plan: Mapping, m: folium.Map | None = None, *,
     locale = m._planner_locale
     lats, lons = [], []
     for td in plan_json.team_days(plan):
-        day, stops = td.day, td.stops
+        day = td.day
         color = TEAM_COLORS[(td.team_no - 1) % len(TEAM_COLORS)]
         team_name = td.team_name or f"{lab['team']} {td.team_no}"
         date = td.date
         swatch = f'<span style="color:{color}">■</span> '
         group = folium.FeatureGroup(name=f"{swatch}{esc(team_name)} — {esc(date)}")
-        points = []
         start, end = day.get("start") or {}, day.get("end") or {}
+        points = []
+        tip = f"<b>{esc(team_name)}</b> — {esc(date)}"
+        # each leg as travelled: along the roads and rivers when the plan carries its path
+        # (river parts as water: blue, dashed), else the straight line
+        for leg in plan_json.day_legs(td):
+            for mode, coords in plan_json.leg_parts(leg):
+                line_pts = [[round(a, 5), round(b, 5)] for a, b in coords]
+                line = folium.PolyLine(line_pts, **leg_style(mode, color))
+                SafeTooltip(tip if mode in ("road", "river") else
+                            f"{tip} ({esc(lab.get('leg_' + mode, mode))})").add_to(line)
+                line.add_to(group)
+                points += line_pts
         if start.get("lat") is not None:
-            points.append([float(start["lat"]), float(start["lon"])])
-        points += [[float(s["lat"]), float(s["lon"])] for s in stops]
+            points.append([round(float(start["lat"]), 5), round(float(start["lon"]), 5)])
         if end.get("lat") is not None:
-            points.append([float(end["lat"]), float(end["lon"])])
-        points = [[round(a, 5), round(b, 5)] for a, b in points]
-        line = folium.PolyLine(points, color=color, weight=4, opacity=0.85)
-        SafeTooltip(f"<b>{esc(team_name)}</b> — {esc(date)}").add_to(line)
-        line.add_to(group)
+            points.append([round(float(end["lat"]), 5), round(float(end["lon"]), 5)])
         for end_kind, place in (("start", start), ("end", end)):
             if place.get("lat") is None:
                 continue

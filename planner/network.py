@@ -57,7 +57,9 @@ Piers
     and the nearest river within ``pier_km`` (2 km); changing between car and boat there takes
     ``TravelParams.pier_transfer_min`` (20 min: loading the kits; the field notes' Mentaya
     crossing by klotok is 7-10 min) plus the walk between the two snapped points at
-    ``access_kmh``. :func:`suggest_piers` proposes piers where a road ends (a road node of degree
+    ``access_kmh``. A car-and-boat team may also board or leave the boat at a site both
+    vehicles reach (a base, a village with access ``both``): that costs the same transfer
+    minutes, added to the leg (as in the built-in model). :func:`suggest_piers` proposes piers where a road ends (a road node of degree
     one) within a set distance of a river.
 
 Sites on the network (:class:`NetworkTravel`)
@@ -109,6 +111,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from .travel import (
+    _A_BOTH,
     EARTH_RADIUS_KM,
     INF_MIN,
     RIVER,
@@ -1379,6 +1382,11 @@ class NetworkTravel:
             term[slots[:, 0], slots[:, 1]] = inv.ravel()
             walk_km = np.where(edge >= 0, dist, np.inf)
             walk_min = walk_km / self.speeds.access_kmh * 60.0
+            if vehicle_mode == "both" and RIVER_KIND in kinds:
+                # a car-and-boat team boarding or leaving the boat at a site cars reach too (a
+                # base, a 'both' village) changes vehicle there, as at a pier
+                r = kinds.index(RIVER_KIND)
+                walk_min[:, r] += np.where(access == _A_BOTH, p.pier_transfer_min, 0.0)
             best = np.full((n, n), np.inf)
             b_r = np.zeros((n, n))
             b_v = np.zeros((n, n))

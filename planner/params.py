@@ -19,7 +19,8 @@ Shape (``to_dict``)::
      "locks": [{"site_code", "date", "team"}],
      "extra_sites": [{"code", "name", "kecamatan", "lat", "lon", "kind", "expected", ...}],
      "pooling": null | {"radius_km", "decay"?},
-     "travel": {"source": "builtin" | "matrix" | "osrm", "file"?, "url"?, "settings": {...}},
+     "travel": {"source": "builtin" | "network" | "matrix" | "osrm", "file"?, "url"?,
+                "settings": {...}},
      "model": {"person_value_min", "split_fraction"},
      "solver": {"time_limit", "seed", "solution_limit"},
      "replan": null | {"plan_id", "from_date", "from_version"}}
@@ -40,7 +41,7 @@ from typing import Any
 FORMAT = "plan-params/1"
 MODES = ("road", "river", "both")
 SITE_KINDS = ("village", "school", "prison", "hospital", "social_home")
-TRAVEL_SOURCES = ("builtin", "matrix", "osrm")
+TRAVEL_SOURCES = ("builtin", "network", "matrix", "osrm")
 #: Travel settings a request may override (``planner.travel.TravelParams`` fields).
 TRAVEL_SETTINGS = ("road_speed_kmh", "road_circuity", "road_cost_per_km", "river_speed_kmh",
                    "river_circuity", "river_cost_per_km", "dry_season_factor",
@@ -161,7 +162,8 @@ class LockParams:
     site_code: str
     date: str
     team: str
-    # locks only: the people that visit was announced/planned for (a re-plan keeps the size)
+    # the people that visit was announced/planned for (a re-plan keeps the size); on a
+    # preference only when the village was split over several stops (the split is kept)
     expected: int | None = None
 
     @property
@@ -569,7 +571,7 @@ class _Reader:
             if team and team_names and team not in team_names:
                 self.bad(f"{w}.team", f"tim {team!r} tidak ada dalam rencana")
             expected = None
-            if key == "locks":
+            if key in ("locks", "prefer"):
                 expected = self.num(lk, "expected", f"{w}.expected", None, integer=True, lo=1,
                                     hi=10_000_000, optional=True)
             item = LockParams(site_code=code, date=date, team=team, expected=expected)
@@ -627,7 +629,7 @@ class _Reader:
         t = self.section("travel")
         source = t.get("source", "builtin")
         if source not in TRAVEL_SOURCES:
-            self.bad("travel.source", f"harus builtin, matrix atau osrm, bukan {source!r}")
+            self.bad("travel.source", f"harus builtin, network, matrix atau osrm, bukan {source!r}")
             source = "builtin"
         settings = t.get("settings") or {}
         if not isinstance(settings, Mapping):

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from . import audit, engine, plan_json, plan_store, repository, roster, settings
@@ -44,6 +45,11 @@ Progress = Callable[[str, float | None, float | None, int | None], None]
 
 class PlanningError(Exception):
     """A plan that cannot be made or stored; the message is for the coordinator, as is."""
+
+
+class JobGone(PlanningError):
+    """The job was cancelled, or another process took it over, while this run solved it:
+    nothing of this run is stored (the job row already says what happened)."""
 
 
 @dataclass(frozen=True)
@@ -70,10 +76,18 @@ def load_params(data: dict) -> PlanParams:
 
 
 def travel_source(params: PlanParams):
-    """The travel source the params name (``planner.travel``)."""
+    """The travel source the params name (``planner.travel``). ``network``: the regency's
+    imported roads and rivers (``planner.networks.travel_source``), with the built-in estimate
+    for every leg off the network; without any road or river layer, the built-in estimate for
+    every leg (the plan's ``travel`` block says so)."""
     from . import travel
 
     settings = travel.TravelParams(**dict(params.travel.settings))
+    if params.travel.source == "network":
+        from . import networks
+
+        src = networks.travel_source(settings, fallback=travel.GreatCircleTravel(settings))
+        return src if src is not None else travel.GreatCircleTravel(settings)
     if params.travel.source == "matrix":
         return travel.MatrixCsvTravel(params.travel.file, settings)
     if params.travel.source == "osrm":
@@ -81,8 +95,8 @@ def travel_source(params: PlanParams):
     return travel.GreatCircleTravel(settings)
 
 
-def build_instance(params: PlanParams) -> tuple[Dataset, Any]:
-    """The dataset and the engine instance for ``params``."""
+def _build(params: PlanParams) -> tuple[Dataset, Any, Any]:
+    """The dataset, the engine instance and the travel source that built its matrices."""
     from . import travel
 
     dataset = repository.get_dataset(params.dataset_id)
@@ -93,9 +107,111 @@ def build_instance(params: PlanParams) -> tuple[Dataset, Any]:
         raise PlanningError("Data ini belum berisi desa dengan angka rekaman.")
     try:
         request = engine.request_from_params(params, dataset=dataset.name)
-        return dataset, engine.build_instance(frame, request, travel_source(params))
+        src = travel_source(params)
+        return dataset, engine.build_instance(frame, request, src), src
     except (engine.PlanInputError, travel.TravelError) as exc:
         raise PlanningError(f"Rencana tidak dapat disusun: {exc}") from exc
+
+
+def build_instance(params: PlanParams) -> tuple[Dataset, Any]:
+    """The dataset and the engine instance for ``params``."""
+    dataset, instance, _src = _build(params)
+    return dataset, instance
+
+
+#: Leg paths are simplified to this many metres (Douglas-Peucker) and rounded to 5 decimals
+#: (about 1 m), which keeps a plan file small (docs/reference/plan-json.md#leg-paths).
+PATH_SIMPLIFY_M = 20.0
+
+
+def _point_index(points) -> tuple[dict, dict]:
+    by_code, by_xy = {}, {}
+    for i, (lat, lon, code, kind) in enumerate(zip(points["lat"], points["lon"], points["code"],
+                                                   points["kind"], strict=True)):
+        if kind not in ("base", "start"):
+            by_code.setdefault(str(code), i)
+        by_xy.setdefault((round(float(lat), 5), round(float(lon), 5)), i)
+    return by_code, by_xy
+
+
+def _where(place: dict, by_code: dict, by_xy: dict) -> int | None:
+    code = place.get("site_code") or place.get("code")
+    if code is not None and str(code) in by_code:
+        return by_code[str(code)]
+    return by_xy.get((round(float(place["lat"]), 5), round(float(place["lon"]), 5)))
+
+
+def _rounded_parts(parts) -> list[dict]:
+    out = []
+    for mode, coords in parts:
+        pts = []
+        for la, lo in coords:
+            c = [round(float(la), 5), round(float(lo), 5)]
+            if not pts or pts[-1] != c:
+                pts.append(c)
+        if len(pts) == 1:
+            pts.append(list(pts[0]))
+        if pts:
+            out.append({"mode": mode, "coords": pts})
+    return out
+
+
+def add_leg_paths(plan: dict, instance, src, source: str) -> dict:
+    """Each leg's path from the travel source that built the instance (network legs follow the
+    roads and rivers; a leg the network could not give is the straight line, marked
+    ``fallback``), and the plan's ``travel`` block: the source asked for, the source used, the
+    legs, the fallback legs, the sites off the network and the matrices' notes."""
+    from . import network as netmod
+
+    notes: list[str] = []
+    for m in (instance.matrices or {}).values():
+        for n in m.notes:
+            if n not in notes:
+                notes.append(n)
+    used = {"greatcircle": "builtin", "matrix_csv": "matrix", "osrm": "osrm",
+            "network": "network"}.get(getattr(src, "name", ""), source)
+    travel: dict[str, Any] = {"source": source, "used": used}
+    if source == "network" and used != "network":
+        notes.insert(0, "Belum ada lapisan jalan atau sungai yang diimpor: semua perjalanan "
+                        "memakai perkiraan bawaan (garis lurus × kelokan ÷ kecepatan).")
+    if not isinstance(src, netmod.NetworkTravel):
+        travel["notes"] = notes
+        return plan_json.attach_paths(plan, lambda leg: None, travel)
+    by_code, by_xy = _point_index(instance.points)
+    cache: dict[tuple, dict | None] = {}
+    counts = {"legs": 0, "fallback": 0}
+    off_codes: set[str] = set()
+    points = instance.points
+    for last in src._by_mode.values():  # per vehicle mode of the plan's teams
+        for i in last.get("off") or []:
+            if points["kind"].iloc[i] not in ("base", "start"):
+                off_codes.add(str(points["code"].iloc[i]))
+
+    def path_of(leg) -> dict | None:
+        a, b = _where(leg.origin, by_code, by_xy), _where(leg.dest, by_code, by_xy)
+        if a is None or b is None or a == b:
+            return None
+        vehicle = str(leg.team.get("mode") or "road")
+        key = (vehicle, a, b)
+        if key not in cache:
+            try:
+                route = src.route(a, b, vehicle)
+            except netmod.NetworkError:
+                cache[key] = None
+            else:
+                parts = [(m, netmod._simplified(list(c), PATH_SIMPLIFY_M)) for m, c in route.parts]
+                cache[key] = {"fallback": bool(route.fallback), "parts": _rounded_parts(parts)}
+        path = cache[key]
+        counts["legs"] += 1
+        if path is None or path["fallback"]:
+            counts["fallback"] += 1
+        return path
+
+    plan_json.attach_paths(plan, path_of)
+    travel.update({"legs": counts["legs"], "fallback_legs": counts["fallback"],
+                   "off_network": sorted(off_codes), "notes": notes})
+    plan["travel"] = travel
+    return plan
 
 
 def solve(params: PlanParams, progress: Progress | None = None, *, workers: int = 2) -> Outcome:
@@ -103,7 +219,7 @@ def solve(params: PlanParams, progress: Progress | None = None, *, workers: int 
     be made or fails a check (nothing is returned then, so nothing can be stored)."""
     if progress is not None:
         progress("preparing", None, None, None)
-    dataset, instance = build_instance(params)
+    dataset, instance, src = _build(params)
     db.session.commit()  # end the read transaction before a long solve
     if progress is not None:
         progress("solving", None, None, None)
@@ -116,7 +232,7 @@ def solve(params: PlanParams, progress: Progress | None = None, *, workers: int 
         raise PlanningError(f"Rencana tidak dapat dihitung: {exc}") from exc
     if progress is not None:
         progress("checking", None, None, None)
-    result = plan.to_dict()
+    result = add_leg_paths(plan.to_dict(), instance, src, params.travel.source)
     instance_dict = instance.to_dict()
     problems = engine.validate_plan(result, instance_dict) + plan_json.schema_errors(result)
     if problems:
@@ -168,9 +284,26 @@ def finalise(outcome: Outcome, *, plan_id: int, version: int, plan_name: str) ->
     return result
 
 
-def store(outcome: Outcome, *, job: PlanJob | None = None) -> PlanVersion:
+def _finish_job(job: PlanJob, job_worker: str | None, plan_id: int, version_id: int) -> None:
+    """Mark ``job`` done in the plan's transaction, only while it is still ``running`` under
+    ``job_worker`` (the process that claimed it): a cancelled job, or one a reaper gave to
+    another worker, raises :class:`JobGone` and the whole transaction is rolled back. Under
+    PostgreSQL a concurrent cancel and this UPDATE lock the same row: one of them wins."""
+    q = update(PlanJob).where(PlanJob.id == job.id, PlanJob.status == "running")
+    if job_worker is not None:
+        q = q.where(PlanJob.worker == job_worker)
+    result = db.session.execute(
+        q.values(plan_id=plan_id, version_id=version_id, status="done", error=None,
+                 finished_at=utcnow()).execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise JobGone("Perhitungan ini sudah dibatalkan atau diambil alih proses lain; hasilnya "
+                      "tidak disimpan.")
+
+
+def store(outcome: Outcome, *, job: PlanJob | None = None,
+          job_worker: str | None = None) -> PlanVersion:
     """Write the plan (a new plan, or a new version of ``params.replan.plan_id``) and the job
-    status in one transaction."""
+    status in one transaction (the job only while ``job_worker`` still runs it)."""
     params = outcome.params
     try:
         if params.replan is not None:
@@ -198,11 +331,7 @@ def store(outcome: Outcome, *, job: PlanJob | None = None) -> PlanVersion:
                      after={"name": plan.name, **result["totals"],
                             "replanned_from": result.get("replanned_from")})
         if job is not None:
-            job.plan_id = plan.id
-            job.version_id = version.id
-            job.status = "done"
-            job.error = None
-            job.finished_at = utcnow()
+            _finish_job(job, job_worker, plan.id, version.id)
         db.session.commit()
     except IntegrityError as exc:  # the same version number written twice at once
         db.session.rollback()
@@ -216,14 +345,14 @@ def store(outcome: Outcome, *, job: PlanJob | None = None) -> PlanVersion:
 
 
 def run(params: PlanParams, progress: Progress | None = None, *, job: PlanJob | None = None,
-        workers: int = 2) -> PlanVersion:
+        workers: int = 2, job_worker: str | None = None) -> PlanVersion:
     """Solve, validate and store ``params`` (see the module docstring)."""
     if params.replan is not None and plan_store.get_plan(params.replan.plan_id) is None:
         raise PlanningError("Rencana yang akan dihitung ulang tidak ditemukan.")
     outcome = solve(params, progress, workers=workers)
     if progress is not None:
         progress("storing", None, None, None)
-    return store(outcome, job=job)
+    return store(outcome, job=job, job_worker=job_worker)
 
 
 # --------------------------------------------------------------------------- sample plan

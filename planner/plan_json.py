@@ -6,6 +6,10 @@ through this module:
 
 * walking: :func:`team_days` (:class:`TeamDay`), :func:`iter_stops` (:class:`StopRef`),
   :func:`find_team`, :func:`get_team_day`, :func:`find_stop`, :func:`dates`;
+* legs and their way: :func:`iter_legs` / :func:`day_legs` / :func:`point_legs` (:class:`Leg`:
+  start → stops → end of every day),
+  :func:`leg_parts` (the way as drawn: the stored path, else the straight line),
+  :func:`attach_paths` (the pipeline stores each leg's path and the plan's ``travel`` block);
 * totals: :func:`day_totals` (one day, from its legs and stops), :func:`totals` (the plan,
   from its days — people, km, travel minutes/hours, cost; consistent over merged versions),
   :func:`summary` (what lists and headers show);
@@ -181,6 +185,139 @@ def find_stop(plan: dict, team: str, date: str, site_code: str) -> dict | None:
 def dates(plan: dict) -> list[str]:
     """The plan's dates (sorted, each once)."""
     return sorted({str(d.get("date")) for t in teams(plan) for d in t.get("days") or []})
+
+
+# --------------------------------------------------------------------------- legs
+#: Modes of the parts of a leg's path: along a road or a river, the change between car and
+#: boat at a pier, the straight walk between a site and the network, or the straight line of a
+#: leg the network could not give (the built-in estimate was used for it).
+PATH_MODES = ("road", "river", "pier", "access", "fallback")
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One leg of a team-day: from ``origin`` to ``dest`` (place or stop dicts with lat, lon).
+    Its figures and path live in ``holder`` (the stop it leads to, or the day for the last leg
+    back to the day's end) under ``*_from_prev`` / ``*_to_end``."""
+
+    team_no: int
+    team: dict
+    date: str
+    origin: dict
+    dest: dict
+    holder: dict
+    last: bool
+
+    @property
+    def mode(self) -> str | None:
+        return self.holder.get("mode_to_end" if self.last else "mode")
+
+    @property
+    def km(self) -> float:
+        return float(self.holder.get("km_to_end" if self.last else "km_from_prev") or 0)
+
+    @property
+    def minutes(self) -> int:
+        return int(self.holder.get("min_to_end" if self.last else "min_from_prev") or 0)
+
+    @property
+    def path_key(self) -> str:
+        return "path_to_end" if self.last else "path_from_prev"
+
+    @property
+    def path(self) -> dict | None:
+        return self.holder.get(self.path_key)
+
+    @property
+    def moves(self) -> bool:
+        """The leg goes somewhere (not the next session at the same village)."""
+        a, b = self.origin, self.dest
+        return (round(float(a["lat"]), 6), round(float(a["lon"]), 6)) != \
+            (round(float(b["lat"]), 6), round(float(b["lon"]), 6))
+
+
+def day_legs(td: TeamDay) -> list[Leg]:
+    """The legs of one team-day in travel order: start → first stop → … → end (the last leg
+    only when the day has one: ``mode_to_end`` set or ``km_to_end`` > 0)."""
+    day = td.day
+    out = []
+    prev = day.get("start")
+    for s in td.stops:
+        if prev is not None and prev.get("lat") is not None:
+            out.append(Leg(td.team_no, td.team, td.date, prev, s, s, False))
+        prev = s
+    end = day.get("end")
+    if prev is not None and end is not None and prev.get("lat") is not None \
+            and (day.get("mode_to_end") is not None or float(day.get("km_to_end") or 0) > 0):
+        out.append(Leg(td.team_no, td.team, td.date, prev, end, day, True))
+    return out
+
+
+def point_legs(td: TeamDay) -> list[Leg]:
+    """One leg per pair of successive :meth:`TeamDay.points` (start, every stop, end; the last
+    one even when the day has no last leg, e.g. the team sleeps at its last stop): how the day
+    sheets and the exports number legs."""
+    pts = td.points()
+    stops = td.stops
+    return [Leg(td.team_no, td.team, td.date, pts[i - 1], pts[i],
+                stops[i - 1] if i <= len(stops) else td.day, i > len(stops))
+            for i in range(1, len(pts))]
+
+
+def iter_legs(plan: dict, team=None, day=None) -> Iterator[Leg]:
+    """Every leg of ``plan`` (optionally one team and/or one day), in plan order."""
+    for td in team_days(plan, team, day, with_empty=True):
+        yield from day_legs(td)
+
+
+def leg_parts(leg: Leg) -> list[tuple[str, list[tuple[float, float]]]]:
+    """How to draw the leg: ``[(mode, [(lat, lon), ...]), ...]`` in travel order -- the parts of
+    its stored path (a ``fallback`` part takes the leg's mode), else the straight line in the
+    leg's mode. ``mode`` is one of :data:`PATH_MODES` but ``fallback``."""
+    a = (float(leg.origin["lat"]), float(leg.origin["lon"]))
+    b = (float(leg.dest["lat"]), float(leg.dest["lon"]))
+    leg_mode = leg.mode if leg.mode in ("road", "river") else "road"
+    path = leg.path
+    if not path or not path.get("parts"):
+        return [(leg_mode, [a, b])]
+    out = []
+    for part in path["parts"]:
+        coords = [(float(c[0]), float(c[1])) for c in part.get("coords") or []]
+        if len(coords) < 2:
+            continue
+        mode = part.get("mode")
+        out.append((leg_mode if mode == "fallback" or mode not in PATH_MODES else mode, coords))
+    return out or [(leg_mode, [a, b])]
+
+
+def leg_points(leg: Leg) -> list[tuple[float, float]]:
+    """The leg's way as one list of ``(lat, lon)`` (see :func:`leg_parts`); at least two points
+    (a leg that does not move: its place twice)."""
+    out: list[tuple[float, float]] = []
+    for _mode, coords in leg_parts(leg):
+        for c in coords:
+            if not out or out[-1] != c:
+                out.append(c)
+    return out if len(out) >= 2 else out * 2
+
+
+def attach_paths(plan: dict, path_of, travel: dict | None = None) -> dict:
+    """Store each moving leg's path (``path_from_prev`` on the stop it leads to,
+    ``path_to_end`` on the day): ``path_of(leg)`` returns ``{"fallback": bool, "parts":
+    [{"mode", "coords": [[lat, lon], ...]}]}`` or None (no path: the leg is drawn straight).
+    ``travel`` (the travel source, its notes and the fallback count) becomes ``plan["travel"]``.
+    Changes ``plan`` in place and returns it."""
+    for leg in iter_legs(plan):
+        if not leg.moves:
+            continue
+        path = path_of(leg)
+        if path is not None:
+            leg.holder[leg.path_key] = path
+        else:
+            leg.holder.pop(leg.path_key, None)
+    if travel is not None:
+        plan["travel"] = travel
+    return plan
 
 
 # --------------------------------------------------------------------------- totals

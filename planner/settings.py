@@ -1,10 +1,14 @@
 """Office settings kept in the database (``settings`` table, one JSON value per key), changed
 on the settings pages and read by the services:
 
-* ``travel``: the travel model new plans use — ``{"source": builtin|matrix|osrm, "file"?,
+* ``travel``: the travel model new plans use — ``{"source": builtin|network|matrix|osrm, "file"?,
   "url"?, "settings": {road_speed_kmh, road_circuity, road_cost_per_km, river_speed_kmh,
   river_circuity, river_cost_per_km, dry_season_factor, pier_transfer_min}}`` (the
-  ``travel`` part of ``plan-params/1``; checked by ``planner.params``);
+  ``travel`` part of ``plan-params/1``; checked by ``planner.params``). Until the office
+  chooses, new plans use ``network`` as soon as a road or river layer is imported (a regency
+  that imported its roads and rivers expects plans to follow them), else ``builtin``;
+* ``network``: the network's speeds, snap distance, river mouths, suggested piers and
+  calibration (``planner.networks.network_settings``);
 * ``public_base_url``: the address printed on day sheets and share links (default: the
   ``PLANNER_PUBLIC_BASE_URL`` configuration).
 
@@ -23,6 +27,7 @@ from .models import Setting, utcnow
 
 DEFAULTS: dict[str, Any] = {
     "travel": {"source": "builtin", "settings": {}},
+    "network": {},
 }
 
 
@@ -53,10 +58,24 @@ def put(key: str, value: Any, *, commit: bool = True) -> None:
         db.session.commit()
 
 
+def has_network() -> bool:
+    """A road or river layer is imported (``planner import-network``)."""
+    from sqlalchemy import select
+
+    from .models import NetworkLayer
+
+    return db.session.execute(select(NetworkLayer.id).where(
+        NetworkLayer.kind.in_(("road", "river"))).limit(1)).first() is not None
+
+
 def travel_choice() -> dict:
-    """The office's travel model as the ``travel`` part of a plan request."""
+    """The office's travel model as the ``travel`` part of a plan request. Not chosen yet:
+    ``network`` when a road or river layer is imported, else ``builtin``."""
     value = get("travel")
-    out = {"source": value.get("source", "builtin"), "settings": dict(value.get("settings") or {})}
+    source = value.get("source", "builtin")
+    if not is_set("travel") and has_network():
+        source = "network"
+    out = {"source": source, "settings": dict(value.get("settings") or {})}
     for key in ("file", "url"):
         if value.get(key):
             out[key] = value[key]

@@ -174,16 +174,17 @@ def _clip(frame, proj: _Projection):
 def route_sketch_svg(td: TeamDay, villages=None, context=None, *, gettext: Gettext = identity,
                      locale: str = fmt.DEFAULT_LOCALE, width: int = 1000, height: int = 480) -> str:
     """An inline SVG sketch of one team-day: outlines of the villages on the route (filled)
-    and their neighbours, rivers/roads from ``context``, the legs numbered (road solid, river
-    dashed), stops numbered as in the table, start and end marked (the letters of
+    and their neighbours, rivers/roads from ``context``, the legs numbered and drawn as
+    travelled when the plan carries their paths (road solid, river dashed; else straight), stops numbered as in the table, start and end marked (the letters of
     :func:`sketch_letters`), a north arrow and a scale bar (km for ``locale``). Names are not
     drawn (the numbers refer to the table, so each name prints once); all text is escaped.
     """
     _ = _translator(gettext)
     letters = sketch_letters(gettext)
     pts = td.points()
-    lons = [float(p["lon"]) for p in pts]
-    lats = [float(p["lat"]) for p in pts]
+    legs = plan_json.point_legs(td)
+    lons = [float(p["lon"]) for p in pts] + [c[1] for leg in legs for c in plan_json.leg_points(leg)]
+    lats = [float(p["lat"]) for p in pts] + [c[0] for leg in legs for c in plan_json.leg_points(leg)]
     bounds = [min(lons), min(lats), max(lons), max(lats)]
     route_codes = {str(s.get("site_code")) for s in td.stops}
     route_codes |= {str(p.get("code")) for s in td.stops for p in s.get("pooled") or []}
@@ -233,15 +234,24 @@ def route_sketch_svg(td: TeamDay, villages=None, context=None, *, gettext: Gette
         if layers[key]:
             out.append(f'<path d="{" ".join(layers[key])}" {styles[key]}/>')
     xy = [proj.xy(float(p["lon"]), float(p["lat"])) for p in pts]
-    # legs
-    for i in range(1, len(pts)):
-        (x1, y1), (x2, y2) = xy[i - 1], xy[i]
-        mode = pts[i].get("mode") if pts[i]["role"] == "stop" else td.day.get("mode_to_end")
-        dash = ' stroke-dasharray="9 5"' if mode == "river" else ""
+    # legs, as travelled when the plan carries their paths (road solid, river dashed, the
+    # change at a pier and the walk to the network thin), else straight
+    for i, leg in enumerate(legs, start=1):
+        parts = plan_json.leg_parts(leg)
+        mode = leg.mode
         color = "#1f5fa8" if mode == "river" else "#b3261e"
-        out.append(f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
-                   f'stroke="{color}" stroke-width="3"{dash}/>')
-        mx, my = (x1 + x2) / 2, (y1 + y2) / 2
+        for part_mode, coords in parts:
+            c = "#1f5fa8" if part_mode == "river" else ("#555555" if part_mode in ("pier", "access")
+                                                        else "#b3261e")
+            dash = {"river": ' stroke-dasharray="9 5"', "pier": ' stroke-dasharray="2 4"',
+                    "access": ' stroke-dasharray="2 4"'}.get(part_mode, "")
+            w = "1.6" if part_mode in ("pier", "access") else "3"
+            d = " ".join(f"{x:.1f},{y:.1f}" for x, y in (proj.xy(lo, la) for la, lo in coords))
+            out.append(f'<polyline points="{d}" fill="none" stroke="{c}" stroke-width="{w}" '
+                       f'stroke-linejoin="round"{dash}/>')
+        way = plan_json.leg_points(leg)
+        mx, my = proj.xy(way[len(way) // 2][1], way[len(way) // 2][0]) if len(way) > 2 else (
+            (xy[i - 1][0] + xy[i][0]) / 2, (xy[i - 1][1] + xy[i][1]) / 2)
         out.append(f'<rect x="{mx - 11:.1f}" y="{my - 9:.1f}" width="22" height="18" rx="3" '
                    f'fill="#ffffff" stroke="{color}" stroke-width="1"/>'
                    f'<text x="{mx:.1f}" y="{my + 5:.1f}" font-size="13" text-anchor="middle" '

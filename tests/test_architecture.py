@@ -21,7 +21,7 @@ FLASK_ALLOWED = ("planner.web", "planner.cli", "planner.console", "planner.exten
 DOMAIN = ("planner.params", "planner.plan_json", "planner.fmt", "planner.ranking",
           "planner.travel", "planner.engine", "planner.maps", "planner.sheets",
           "planner.exports", "planner.plandiff", "planner.paths", "planner.daymessage",
-          "planner.msg")
+          "planner.msg", "planner.network")
 FORBIDDEN_FOR_DOMAIN = ("flask", "flask_babel", "flask_wtf", "flask_sqlalchemy",
                         "flask_migrate", "planner.web", "planner.cli", "planner.extensions",
                         "planner.models", "planner.repository", "planner.plan_store",

@@ -497,7 +497,7 @@ def test_layers_commands_travel_source_and_calibration(app, tmp_path):
     assert res.exit_code == 0, res.output
     assert "Not saved" in res.output and "road  trunk" in res.output
     with app.app_context():
-        assert settings.get("network") is None
+        assert not settings.is_set("network") and settings.get("network") == {}
     res = runner.invoke(calibrate_command, [str(legs), "--save"])
     assert res.exit_code == 0, res.output
     with app.app_context():

@@ -1,6 +1,7 @@
 """Office settings: the travel model (``/pengaturan/perjalanan``) — speeds, circuity, cost per
 km per mode, dry-season factor, pier transfer minutes and the travel source (built-in model,
-the office's matrix CSV, an OSRM server). "Pratinjau" shows, before saving, how three sample
+the imported road and river network -- offered once a road or river layer is imported, and
+the default then until the office chooses --, the office's matrix CSV, an OSRM server). "Pratinjau" shows, before saving, how three sample
 legs from the office change; "Simpan" stores them (``planner.settings``, audited) for every new
 plan (the plan form, ``planner plan`` and the sample plan read them).
 """
@@ -37,6 +38,7 @@ FIELDS = [  # (key, label, min, max)
 class TravelForm(FlaskForm):
     source = RadioField(_l("Sumber waktu tempuh"), default="builtin", choices=[
         SelectChoice("builtin", _l("Model bawaan (jarak garis lurus × kelokan ÷ kecepatan)")),
+        SelectChoice("network", _l("Jaringan jalan dan sungai yang diimpor (perkiraan bawaan untuk perjalanan di luar jaringan)")),
         SelectChoice("matrix", _l("Matriks waktu tempuh kantor (CSV di server)")),
         SelectChoice("osrm", _l("Server OSRM (jalan darat)"))])
     file = StringField(_l("Berkas matriks CSV (jalur di server)"), validators=[Optional()])
@@ -105,10 +107,19 @@ def sample_legs(choice: dict) -> list[dict]:
     return rows
 
 
+def _offer_network(form: TravelForm, current: dict, has_network: bool) -> None:
+    """The network source is offered when a road or river layer is imported (or already
+    chosen, so the page shows the choice that is stored)."""
+    if not has_network and current["source"] != "network":
+        form.source.choices = [c for c in form.source.choices if c.value != "network"]
+
+
 @bp.route("/perjalanan", methods=["GET", "POST"], endpoint="travel")
 def travel_page():
     current = settings.travel_choice()
+    has_network = settings.has_network()
     form = TravelForm()
+    _offer_network(form, current, has_network)
     preview, status = None, 200
     if request.method == "GET":
         defaults = _defaults()
@@ -134,6 +145,7 @@ def travel_page():
         status = 400
     return render_template("settings/travel.html", form=form, fields=FIELDS, preview=preview,
                            legs=sample_legs(current), defaults=_defaults(), current=current,
+                           has_network=has_network, chosen=settings.is_set("travel"),
                            locale=locale(), config=current_app.config), status
 
 

@@ -111,6 +111,23 @@ def test_the_settings_page_offers_the_network_once_layers_exist(app, client):
     assert r.status_code == 302
     with app.app_context():
         assert settings.travel_choice() == {"source": "network", "settings": {}}
+        from planner.web.settings import sample_legs
+
+        # the preview's sample legs: the same network a plan uses, vs the built-in model
+        builtin = {"source": "builtin", "settings": {}}
+        on_net = sample_legs(builtin)  # "now" = the stored choice (network)
+        assert len(on_net) == 3
+        assert any(r["now"] != r["new"] for r in on_net)
+        src = networks.travel_source()
+        base = repository.default_base()
+        frame = repository.villages_frame(with_stats=False)
+        far = frame.set_index("name").loc[on_net[1]["name"]]
+        pts = [{"lat": base.lat, "lon": base.lon, "access": "both"},
+               {"lat": far["stop_lat"], "lon": far["stop_lon"], "access": far["access"]}]
+        import pandas as pd
+
+        m = src.matrices(pd.DataFrame(pts), "road")
+        assert on_net[1]["now"]["minutes"] == int(m.minutes[0, 1])
 
 
 def test_a_boat_teams_river_legs_follow_the_demo_river(demo_app, client, demo_lines):

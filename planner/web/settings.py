@@ -8,6 +8,7 @@ plan (the plan form, ``planner plan`` and the sample plan read them).
 
 from __future__ import annotations
 
+import pandas as pd
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,7 +16,7 @@ from flask_wtf import FlaskForm
 from wtforms import DecimalField, RadioField, SelectChoice, StringField
 from wtforms.validators import NumberRange, Optional
 
-from .. import repository, settings, travel
+from .. import networks, repository, settings, travel
 from ..params import ParamsError, PlanParams
 from ..params import build as build_params
 from ..params import team as team_params
@@ -82,7 +83,8 @@ def _checked(choice: dict) -> PlanParams:
 def sample_legs(choice: dict) -> list[dict]:
     """Three legs from the default base: to the nearest village, to the farthest, and to a
     river-only village (or the farthest by boat) — minutes, km and cost now and with
-    ``choice`` (built-in model only; a matrix or OSRM is checked when a plan is made)."""
+    ``choice``: the built-in model, or the imported road and river network when that is the
+    source (a matrix or OSRM is checked when a plan is made)."""
     base = repository.default_base()
     frame = repository.villages_frame(with_stats=False)
     if base is None or not len(frame):
@@ -96,15 +98,36 @@ def sample_legs(choice: dict) -> list[dict]:
         picks.append(("both", river.loc[dr.idxmax()]))
     else:
         picks.append(("river", frame.loc[d.idxmax()]))
-    now = travel.TravelParams(**settings.travel_choice()["settings"])
-    new = travel.TravelParams(**choice.get("settings", {}))
-    rows = []
-    for vehicle, v in picks:
-        p = {"lat": float(v["stop_lat"]), "lon": float(v["stop_lon"]), "access": v["access"]}
-        rows.append({"name": v["name"], "vehicle": vehicle,
-                     "now": travel.leg(b, p, vehicle, now)._asdict(),
-                     "new": travel.leg(b, p, vehicle, new)._asdict()})
-    return rows
+    current = settings.travel_choice()
+    targets = [{"lat": float(v["stop_lat"]), "lon": float(v["stop_lon"]), "access": v["access"]}
+               for _vehicle, v in picks]
+    vehicles = [vehicle for vehicle, _v in picks]
+    now = _legs(current, b, targets, vehicles)
+    new = _legs(choice, b, targets, vehicles)
+    return [{"name": v["name"], "vehicle": vehicle, "now": now[i], "new": new[i]}
+            for i, (vehicle, v) in enumerate(picks)]
+
+
+def _legs(choice: dict, b: dict, targets: list[dict], vehicles: list[str]) -> list[dict]:
+    """Base → each target with ``choice``'s source: along the network (the same
+    ``NetworkTravel`` a plan uses, built-in model per leg off it) or the built-in model."""
+    params = travel.TravelParams(**choice.get("settings", {}))
+    src = networks.travel_source(params) if choice.get("source") == "network" else None
+    if src is None:
+        return [travel.leg(b, p, vehicle, params)._asdict()
+                for p, vehicle in zip(targets, vehicles, strict=True)]
+    points = pd.DataFrame([b, *targets])
+    out = []
+    mats: dict = {}
+    for i, vehicle in enumerate(vehicles, start=1):
+        if vehicle not in mats:
+            mats[vehicle] = src.matrices(points, vehicle)
+        m = mats[vehicle]
+        code = int(m.mode[0, i])
+        out.append({"minutes": int(m.minutes[0, i]), "km": float(m.km[0, i]),
+                    "cost_rp": float(m.cost_rp[0, i]),
+                    "mode": {0: "road", 1: "river"}.get(code, "unreachable")})
+    return out
 
 
 def _offer_network(form: TravelForm, current: dict, has_network: bool) -> None:

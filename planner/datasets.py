@@ -24,7 +24,7 @@ from sqlalchemy import func, select, update
 
 from . import audit, plan_store, repository, settings
 from .extensions import db
-from .models import Dataset, Plan, PlanJob, Team, TeamBase, Village, VillageStat
+from .models import Dataset, NetworkLayer, Plan, PlanJob, Team, TeamBase, Village, VillageStat
 
 NAME_MAX = 200
 
@@ -45,7 +45,9 @@ class Item:
     ``key``: boundaries | recap | bases | access | travel | teams; ``needed``: a plan cannot
     be made without it (the others are recommended); ``endpoint``: the page that fixes it;
     ``url``: that page's address when the caller's ``link`` gave one (None: no link, e.g. the
-    user may not change it or the page does not exist); ``detail``: the numbers to show."""
+    user may not change it or the page does not exist); ``detail``: the numbers to show (the
+    travel item also counts the road and river layers, ``network_layers``: its line links to
+    the network page)."""
 
     key: str
     done: bool
@@ -168,6 +170,8 @@ def readiness(link: Callable[[str], str | None] | None = None) -> Readiness:
     access = access_summary()
     teams = roster_summary()["teams"]
     travel = settings.get("travel") or {}
+    network_layers = db.session.scalar(  # road and river layers (the network page, issue 12)
+        select(func.count(NetworkLayer.id)).where(NetworkLayer.kind.in_(("road", "river")))) or 0
     raw = [
         ("boundaries", villages > 0, True, {"villages": villages, "kecamatan": kecamatan}),
         ("recap", dataset is not None, True,
@@ -175,7 +179,8 @@ def readiness(link: Callable[[str], str | None] | None = None) -> Readiness:
          if dataset is not None else {}),
         ("bases", bases > 0, True, {"bases": bases}),
         ("access", access["checked"] > 0, False, access),
-        ("travel", settings.is_set("travel"), False, {"source": travel.get("source", "builtin")}),
+        ("travel", settings.is_set("travel"), False, {"source": travel.get("source", "builtin"),
+                                                      "network_layers": network_layers}),
         ("teams", teams > 0, False, {"teams": teams}),
     ]
     items = []

@@ -11,6 +11,7 @@ import pyproj  # noqa: F401
 
 from .boundaries import read_boundaries
 from .join import JoinResult, join_recap
+from .legs import read_legs
 from .network import read_network
 from .recap import read_recap
 
@@ -35,4 +36,9 @@ def network(path: str, filename: str, kind: str):
     return read_network(path, kind=kind, filename=filename)
 
 
-TASKS = {"boundaries": boundaries, "recap": recap, "network": network}
+def legs(path: str, filename: str):
+    """Known travel times for the calibration page (``planner.importer.legs``)."""
+    return read_legs(path, filename=filename)
+
+
+TASKS = {"boundaries": boundaries, "recap": recap, "network": network, "legs": legs}

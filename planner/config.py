@@ -39,6 +39,19 @@ class Config:
     # uses both cores of the server: more at once only on a bigger machine).
     PLAN_QUEUE_PER_USER = int(os.environ.get("PLANNER_QUEUE_PER_USER", "3"))
     PLAN_CONCURRENCY = int(os.environ.get("PLANNER_PLAN_CONCURRENCY", "1"))
+    # Who runs the plan jobs (docs/user/scaling.md): ``local`` (a runner thread in each web
+    # process, no other server) or ``celery`` (``planner worker`` processes on any machine that
+    # reaches the broker and the database; PLAN_CONCURRENCY does not apply, the workers'
+    # --concurrency does). A job whose worker died is started again at most
+    # PLAN_MAX_RETRIES times (celery), then marked failed with the reason.
+    PLAN_JOBS = os.environ.get("PLANNER_JOBS", "local").strip().lower() or "local"
+    PLAN_MAX_RETRIES = int(os.environ.get("PLANNER_JOB_RETRIES", "2"))
+    CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+    CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND")  # None: results not kept
+    CELERY_QUEUE = os.environ.get("PLANNER_CELERY_QUEUE", "planner")
+    # The broker hands an unacknowledged task (its worker died) to another worker after this
+    # long (Redis); the database reaper usually restarts the job much sooner.
+    CELERY_VISIBILITY_TIMEOUT = int(os.environ.get("PLANNER_CELERY_VISIBILITY_TIMEOUT", "3600"))
     # SQLite in write-ahead-log mode (``planner serve`` turns it on: several processes).
     SQLITE_WAL = _flag("PLANNER_SQLITE_WAL")
 

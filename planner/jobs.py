@@ -22,6 +22,19 @@ The queue is the ``plan_jobs`` table, so it holds under several server processes
    worker processes die with their parent (``planner.engine.core``), so no orphan solver
    outlives its job. Queued jobs wait for a slot however long that takes.
 
+Backends (``app.config["PLAN_JOBS"]``, docs/user/scaling.md): ``local`` is the above, nothing
+else to run. ``celery``: ``submit_plan_job`` writes the same row and sends a Celery task
+(``planner.celery_backend``) that ``planner worker`` processes run — on any machine that reaches
+the broker and the database — through :func:`run_task`: the same claim, ticker and
+``pipeline.run``. A lost celery job (its worker died) is put back in the queue and sent again,
+at most ``retries_left`` times (``PLAN_MAX_RETRIES``), then marked failed with the reason.
+Every job remembers its backend, so the local runner never takes a celery job.
+
+Results are written once: the claim is a conditional UPDATE, and ``pipeline.store`` marks the
+job ``done`` only while it is still ``running`` under the process that claimed it (a cancelled
+job, or one that another worker took over, writes nothing). :func:`cancel` marks the job and,
+under celery, revokes its task (the pool process running the solve is terminated).
+
 No Flask import: ``app`` is only used for ``app.app_context()``, ``app.config`` and
 ``app.extensions``.
 """
@@ -40,7 +53,7 @@ from typing import Any
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
-from . import audit, pipeline
+from . import audit, celery_backend, pipeline, regencies
 from .extensions import db
 from .models import PlanJob, PlanVersion, User
 from .params import PlanParams
@@ -62,6 +75,21 @@ LOST_ERROR = (
     "Perhitungan ini terhenti sebelum selesai (server dimulai ulang atau prosesnya mati). Rencana "
     "yang sudah tersimpan tidak berubah. Tekan \u201cCoba lagi\u201d untuk menghitungnya ulang."
 )
+WORKER_LOST_ERROR = (
+    "Perhitungan ini terhenti {n} kali karena proses pekerja (planner worker) mati sebelum "
+    "selesai, jadi tidak dicoba lagi otomatis. Rencana yang sudah tersimpan tidak berubah. "
+    "Tekan \u201cCoba lagi\u201d untuk menghitungnya ulang, atau periksa log pekerja."
+)
+CANCELLED_ERROR = (
+    "Perhitungan ini dibatalkan{by}. Rencana yang sudah tersimpan tidak berubah. Tekan "
+    "\u201cCoba lagi\u201d untuk menghitungnya ulang."
+)
+BROKER_ERROR = (
+    "Perhitungan tidak dapat dikirim ke antrean pekerja (broker {broker} tidak dapat "
+    "dihubungi). Rencana yang sudah tersimpan tidak berubah. Tekan \u201cCoba lagi\u201d "
+    "sebentar lagi, atau minta admin memeriksa broker dan planner worker."
+)
+BACKENDS = ("local", "celery")
 STOPPED_ERROR = (
     "Perhitungan ini dihentikan karena server dimatikan. Rencana yang sudah tersimpan tidak "
     "berubah. Tekan \u201cCoba lagi\u201d untuk menghitungnya ulang."
@@ -70,6 +98,15 @@ STOPPED_ERROR = (
 
 class QueueFull(Exception):
     """The account already has as many plans waiting as it may (message for the user)."""
+
+
+def backend(app) -> str:
+    """``local`` or ``celery`` (``PLAN_JOBS``); anything else is a configuration error."""
+    kind = str(app.config.get("PLAN_JOBS") or "local").strip().lower()
+    if kind not in BACKENDS:
+        raise RuntimeError(f"PLANNER_JOBS={kind!r} is not a job backend: use "
+                           + " or ".join(BACKENDS) + ".")
+    return kind
 
 
 def utcnow() -> dt.datetime:
@@ -99,9 +136,11 @@ def worker_alive(worker: str | None) -> bool | None:
         return None
     try:
         with open(f"/proc/{int(pid)}/stat", encoding="ascii") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[19] == start
+            fields = fh.read().rsplit(")", 1)[1].split()
     except (OSError, ValueError, IndexError):
         return False
+    # a zombie (killed, not reaped yet: its parent died too) is as dead as a missing process
+    return len(fields) > 19 and fields[19] == start and fields[0] not in ("Z", "X")
 
 
 # --------------------------------------------------------------------------- progress ticker
@@ -109,9 +148,11 @@ class ProgressTicker:
     """Writes ``PlanJob.progress`` and the heartbeat about once a second from its own thread
     and sessions."""
 
-    def __init__(self, engine, job_id: int, time_limit: float, interval: float = 1.0):
+    def __init__(self, engine, job_id: int, time_limit: float, interval: float = 1.0, *,
+                 worker: str | None = None):
         self.engine = engine
         self.job_id = job_id
+        self.worker = worker  # write only while the job is this process's run
         self.interval = interval
         self.t0 = time.monotonic()
         self.lock = threading.Lock()
@@ -145,9 +186,10 @@ class ProgressTicker:
     def _write(self) -> None:
         try:
             with Session(self.engine) as s:
-                s.execute(update(PlanJob).where(PlanJob.id == self.job_id,
-                                                PlanJob.status == "running")
-                          .values(progress=self.snapshot(), heartbeat_at=utcnow()))
+                q = update(PlanJob).where(PlanJob.id == self.job_id, PlanJob.status == "running")
+                if self.worker is not None:
+                    q = q.where(PlanJob.worker == self.worker)
+                s.execute(q.values(progress=self.snapshot(), heartbeat_at=utcnow()))
                 s.commit()
         except Exception:  # noqa: BLE001 - progress is best effort, never kills the solve
             log.warning("Could not write progress of plan job %s", self.job_id, exc_info=True)
@@ -178,14 +220,20 @@ def submit_plan_job(app, params: PlanParams, *, submitted_by: int | None = None)
         raise QueueFull(
             f"Anda sudah punya {limit} perhitungan yang menunggu atau berjalan. Tunggu salah "
             "satunya selesai, lalu kirim lagi.")
+    kind = backend(app)
     job = PlanJob(status="queued", params=params.to_dict(), submitted_by=submitted_by,
                   plan_id=params.replan.plan_id if params.replan else None,
                   progress={"phase": "queued", "elapsed": 0, "best": None, "solutions": 0,
-                            "time_limit": params.solver.time_limit})
+                            "time_limit": params.solver.time_limit},
+                  backend=kind, attempts=0,
+                  retries_left=max(0, int(app.config.get("PLAN_MAX_RETRIES", 2)))
+                  if kind == "celery" else 0)
     db.session.add(job)
     db.session.commit()
     job_id = job.id
-    if app.config.get("PLAN_ASYNC", True):
+    if kind == "celery":
+        dispatch(app, job_id, fail=True)
+    elif app.config.get("PLAN_ASYNC", True):
         runner(app).wake()
     else:
         if claim(app, job_id):
@@ -199,40 +247,75 @@ def retry(app, job: PlanJob, *, submitted_by: int | None = None) -> int:
                            submitted_by=submitted_by)
 
 
-def claim(app, job_id: int | None = None) -> int | None:
-    """Claim one queued job (``job_id``, or the oldest) for this process, while fewer than
-    ``PLAN_CONCURRENCY`` jobs run. Returns the claimed id, or None. Atomic: never two claims."""
+def claim(app, job_id: int | None = None, *, capped: bool = True) -> int | None:
+    """Claim one queued job (``job_id``, or the oldest ``local`` one) for this process, while
+    fewer than ``PLAN_CONCURRENCY`` jobs run (``capped``; a Celery worker's own concurrency is
+    its cap). Returns the claimed id, or None. Atomic: never two claims."""
     cap = int(app.config.get("PLAN_CONCURRENCY", 1))
     if job_id is None:
-        job_id = db.session.scalar(select(PlanJob.id).where(PlanJob.status == "queued")
+        job_id = db.session.scalar(select(PlanJob.id).where(PlanJob.status == "queued",
+                                                            PlanJob.backend == "local")
                                    .order_by(PlanJob.id).limit(1))
         if job_id is None:
             db.session.rollback()
             return None
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CLAIM_LOCK})
-    running = select(func.count(PlanJob.id)).where(PlanJob.status == "running").scalar_subquery()
+    conditions = [PlanJob.id == job_id, PlanJob.status == "queued"]
+    if capped:
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CLAIM_LOCK})
+        running = select(func.count(PlanJob.id)).where(
+            PlanJob.status == "running").scalar_subquery()
+        conditions.append(running < cap)
     now = utcnow()
     result = db.session.execute(
-        update(PlanJob).where(PlanJob.id == job_id, PlanJob.status == "queued", running < cap)
-        .values(status="running", worker=worker_id(), started_at=now, heartbeat_at=now)
+        update(PlanJob).where(*conditions)
+        .values(status="running", worker=worker_id(), started_at=now, heartbeat_at=now,
+                attempts=PlanJob.attempts + 1)
         .execution_options(synchronize_session=False))
     db.session.commit()
     return job_id if result.rowcount == 1 else None
 
 
 def reap_lost() -> int:
-    """Mark running jobs whose process is gone as failed (at once on this machine, after
-    ``STALE_S`` without a heartbeat elsewhere). Returns how many."""
+    """Running jobs whose process is gone (at once on this machine, after ``STALE_S`` without a
+    heartbeat elsewhere): a celery job with retries left goes back to the queue (a worker's
+    sweeper sends it again), any other is marked failed. Returns how many."""
     lost = 0
     cutoff = utcnow() - dt.timedelta(seconds=STALE_S)
     for job in db.session.scalars(select(PlanJob).where(PlanJob.status == "running")).all():
         alive = worker_alive(job.worker)  # this machine: is its process still there?
         stale = job.heartbeat_at is None or job.heartbeat_at < cutoff
-        if alive is False or (alive is None and stale):
-            if _mark_failed(job.id, LOST_ERROR, job.progress, only_if_running=True):
+        if not (alive is False or (alive is None and stale)):
+            continue
+        if job.backend == "celery" and (job.retries_left or 0) > 0:
+            if _requeue(job):
                 lost += 1
+            continue
+        message = (WORKER_LOST_ERROR.format(n=job.attempts or 1) if job.backend == "celery"
+                   else LOST_ERROR)
+        if _mark_failed(job.id, message, job.progress, only_if_running=True,
+                        worker=job.worker):
+            lost += 1
     return lost
+
+
+def _requeue(job: PlanJob) -> bool:
+    """A lost celery job back to ``queued`` (one retry fewer), if nobody else did it first."""
+    progress = dict(job.progress or {})
+    progress.update(phase="queued", best=None, solutions=0, elapsed=0,
+                    restarted=int(job.attempts or 0))
+    result = db.session.execute(
+        update(PlanJob).where(PlanJob.id == job.id, PlanJob.status == "running",
+                              PlanJob.worker == job.worker)
+        .values(status="queued", worker=None, task_id=None, started_at=None, heartbeat_at=None,
+                retries_left=PlanJob.retries_left - 1, progress=progress)
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+    db.session.expire_all()
+    if result.rowcount == 1:
+        log.warning("Plan job %s lost its worker %s: queued again (%s retries left)",
+                    job.id, job.worker, (job.retries_left or 1) - 1)
+    return result.rowcount == 1
 
 
 def run_claimed(app, job_id: int) -> None:
@@ -244,7 +327,7 @@ def run_claimed(app, job_id: int) -> None:
         log.exception("Plan job %s crashed", job_id)
         try:
             with app.app_context():
-                _mark_failed(job_id, GENERIC_ERROR, None)
+                _mark_failed(job_id, GENERIC_ERROR, None, worker=worker_id())
         except Exception:  # noqa: BLE001
             log.exception("Could not mark plan job %s as failed", job_id)
 
@@ -266,19 +349,23 @@ def _run_job_in_context(job_id: int, *, workers: int) -> None:
     submitter = db.session.get(User, job.submitted_by) if job.submitted_by else None
     try:
         params = pipeline.load_params(dict(job.params or {}))
-        ticker = ProgressTicker(db.engine, job_id, float(params.solver.time_limit)).start()
+        ticker = ProgressTicker(db.engine, job_id, float(params.solver.time_limit),
+                                worker=worker_id()).start()
         with audit.acting_as(submitter.id if submitter else None,
-                             submitter.username if submitter else "system"):
-            pipeline.run(params, ticker.update, job=job, workers=workers)
+                             submitter.username if submitter else "system"), \
+                regencies.within(job.regency_id):  # the plan belongs to the job's regency
+            pipeline.run(params, ticker.update, job=job, workers=workers,
+                         job_worker=worker_id())
     except pipeline.PlanningError as exc:
         log.info("Plan job %s failed: %s", job_id, exc)
         db.session.rollback()
-        _mark_failed(job_id, str(exc), ticker.stop() if ticker else None)
+        _mark_failed(job_id, str(exc), ticker.stop() if ticker else None, worker=worker_id())
         return
     except Exception:  # noqa: BLE001
         log.exception("Plan job %s failed with an unexpected error", job_id)
         db.session.rollback()
-        _mark_failed(job_id, GENERIC_ERROR, ticker.stop() if ticker else None)
+        _mark_failed(job_id, GENERIC_ERROR, ticker.stop() if ticker else None,
+                     worker=worker_id())
         return
     final = ticker.stop()
     final["phase"] = "done"
@@ -288,18 +375,110 @@ def _run_job_in_context(job_id: int, *, workers: int) -> None:
 
 
 def _mark_failed(job_id: int, message: str, progress: dict | None, *,
-                 only_if_running: bool = False) -> bool:
+                 only_if_running: bool = False, worker: str | None = None,
+                 phase: str = "failed") -> bool:
     progress = dict(progress or {})
-    progress["phase"] = "failed"
+    progress["phase"] = phase
     q = update(PlanJob).where(PlanJob.id == job_id)
     q = q.where(PlanJob.status == "running") if only_if_running else \
         q.where(PlanJob.status.in_(("queued", "running")))
+    if worker is not None:
+        q = q.where(PlanJob.worker == worker)
     result = db.session.execute(
         q.values(status="failed", error=message, finished_at=utcnow(), progress=progress)
         .execution_options(synchronize_session=False))
     db.session.commit()
     db.session.expire_all()
     return result.rowcount == 1
+
+
+# --------------------------------------------------------------------------- celery backend
+def celery(app):
+    """The Celery app of ``app`` (``planner.celery_backend``), able to run plan jobs."""
+    return celery_backend.celery_app(app, run_task)
+
+
+def dispatch(app, job_id: int, *, fail: bool = False) -> bool:
+    """Send the Celery task of a queued celery job that has none (its ``task_id`` is set first,
+    by a conditional UPDATE: two sweepers never send it twice). When the broker cannot be
+    reached the job is marked failed with the reason (``fail``, a new job) or left for the next
+    sweep. Returns True when sent."""
+    job = db.session.get(PlanJob, job_id)
+    if job is None or job.status != "queued" or job.backend != "celery" or job.task_id:
+        db.session.rollback()
+        return False
+    tid = celery_backend.task_id(job_id, job.attempts or 0)
+    result = db.session.execute(
+        update(PlanJob).where(PlanJob.id == job_id, PlanJob.status == "queued",
+                              PlanJob.task_id.is_(None))
+        .values(task_id=tid).execution_options(synchronize_session=False))
+    db.session.commit()
+    if result.rowcount != 1:
+        return False
+    try:
+        celery_backend.send(celery(app), job_id, tid)
+    except Exception as exc:  # noqa: BLE001 - kombu/redis raise many kinds
+        broker = celery_backend.redacted(app.config.get("CELERY_BROKER_URL"))
+        log.warning("Could not send plan job %s to the broker %s: %s", job_id, broker, exc)
+        if fail:
+            _mark_failed(job_id, BROKER_ERROR.format(broker=broker), None)
+        else:
+            db.session.execute(update(PlanJob).where(PlanJob.id == job_id,
+                                                     PlanJob.task_id == tid)
+                               .values(task_id=None).execution_options(synchronize_session=False))
+            db.session.commit()
+        return False
+    return True
+
+
+def sweep(app) -> dict[str, int]:
+    """One round of a worker's sweeper: reap lost jobs (celery ones go back to the queue),
+    then send every queued celery job that has no task. Call inside an app context."""
+    lost = reap_lost()
+    sent = 0
+    for job_id in db.session.scalars(select(PlanJob.id).where(
+            PlanJob.status == "queued", PlanJob.backend == "celery",
+            PlanJob.task_id.is_(None)).order_by(PlanJob.id)).all():
+        sent += dispatch(app, job_id)
+    db.session.remove()
+    return {"lost": lost, "sent": sent}
+
+
+def run_task(app, job_id: int) -> dict:
+    """The Celery task's body: claim ``job_id`` (a job that is not queued — done, running
+    elsewhere, cancelled — is left alone) and run it to the end. Never raises."""
+    with app.app_context():
+        claimed = claim(app, job_id, capped=False)
+        db.session.remove()
+    if claimed:
+        run_claimed(app, job_id)
+    with app.app_context():
+        job = db.session.get(PlanJob, job_id)
+        status = job.status if job is not None else None
+        db.session.remove()
+    return {"job": int(job_id), "ran": bool(claimed), "status": status}
+
+
+def cancel(app, job_id: int, *, by: str | None = None) -> bool:
+    """Cancel a queued or running job: it is marked failed ("dibatalkan"), so whatever its
+    solve finds is never stored; under celery its task is revoked (the pool process running it
+    is terminated). Returns False when the job had already finished. Call inside an app
+    context."""
+    job = db.session.get(PlanJob, job_id)
+    if job is None or job.status not in ("queued", "running"):
+        return False
+    tid, kind = job.task_id, job.backend
+    message = CANCELLED_ERROR.format(by=f" oleh {by}" if by else "")
+    if not _mark_failed(job_id, message, job.progress, phase="cancelled"):
+        return False
+    audit.record("plan.job_cancel", f"job {job_id}", after={"backend": kind})
+    db.session.commit()
+    if kind == "celery" and tid:
+        try:
+            celery_backend.revoke(celery(app), tid)
+        except Exception as exc:  # noqa: BLE001 - marked anyway: nothing will be stored
+            log.warning("Could not revoke the task of plan job %s: %s", job_id, exc)
+    return True
 
 
 # --------------------------------------------------------------------------- the runner
@@ -353,7 +532,8 @@ class Runner:
             return
         try:
             with self.app.app_context():
-                _mark_failed(job_id, STOPPED_ERROR, None, only_if_running=True)
+                _mark_failed(job_id, STOPPED_ERROR, None, only_if_running=True,
+                             worker=worker_id())
         except Exception:  # noqa: BLE001
             pass
 
@@ -405,6 +585,9 @@ def job_state(job: PlanJob) -> dict[str, Any]:
         or ((job.params or {}).get("solver") or {}).get("time_limit"),
         "queue_position": queue_position(job) if job.status == "queued" else None,
         "error": job.error if job.status == "failed" else None,
+        "cancelled": job.status == "failed" and progress.get("phase") == "cancelled",
+        "backend": job.backend or "local",
+        "attempts": job.attempts or 0,
         "plan_id": job.plan_id if version is not None else None,
         "version": version.version if version is not None else None,
     }

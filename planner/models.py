@@ -68,6 +68,9 @@ class Village(db.Model):
     source_file: Mapped[str | None] = mapped_column(String(300))
     fictional: Mapped[bool] = mapped_column(Boolean, default=False)
     imported_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # The regency the row belongs to (planner.regencies; NULL: the default regency).
+    regency_id: Mapped[int | None] = mapped_column(ForeignKey("regencies.id", ondelete="CASCADE"),
+                                                   index=True)
 
 
 class Dataset(db.Model):
@@ -84,6 +87,9 @@ class Dataset(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     # The dataset the pages and new plans use (one at a time; the newest import by default).
     active: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # The regency the row belongs to (planner.regencies; NULL: the default regency).
+    regency_id: Mapped[int | None] = mapped_column(ForeignKey("regencies.id", ondelete="CASCADE"),
+                                                   index=True)
     stats: Mapped[list[VillageStat]] = relationship(
         back_populates="dataset", cascade="all, delete-orphan"
     )
@@ -116,6 +122,9 @@ class TeamBase(db.Model):
     # Which vehicles start here: car, boat, or both (a pier town).
     vehicles: Mapped[str] = mapped_column(String(10), default="car", server_default="car")
     archived: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # The regency the row belongs to (planner.regencies; NULL: the default regency).
+    regency_id: Mapped[int | None] = mapped_column(ForeignKey("regencies.id", ondelete="CASCADE"),
+                                                   index=True)
 
 
 class Team(db.Model):
@@ -134,6 +143,9 @@ class Team(db.Model):
     max_nights: Mapped[int] = mapped_column(Integer, default=0)
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # The regency the row belongs to (planner.regencies; NULL: the default regency).
+    regency_id: Mapped[int | None] = mapped_column(ForeignKey("regencies.id", ondelete="CASCADE"),
+                                                   index=True)
 
 
 class Setting(db.Model):
@@ -157,6 +169,9 @@ class Plan(db.Model):
     archived: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # Bumped to revoke every share link of the plan (planner.web.share).
     share_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The regency the row belongs to (planner.regencies; NULL: the default regency).
+    regency_id: Mapped[int | None] = mapped_column(ForeignKey("regencies.id", ondelete="CASCADE"),
+                                                   index=True)
     versions: Mapped[list[PlanVersion]] = relationship(
         back_populates="plan", cascade="all, delete-orphan", order_by="PlanVersion.version"
     )
@@ -181,7 +196,7 @@ class PlanJob(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"))
-    status: Mapped[str] = mapped_column(String(20), default="queued")  # queued|running|done|failed
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)  # queued|running|done|failed
     params: Mapped[dict] = mapped_column(JSON)
     progress: Mapped[dict | None] = mapped_column(JSON)  # {"elapsed": s, "best": value, ...}
     error: Mapped[str | None] = mapped_column(Text)
@@ -193,6 +208,16 @@ class PlanJob(db.Model):
     worker: Mapped[str | None] = mapped_column(String(120))
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Who runs it (``local``: the web processes' runner; ``celery``: ``planner worker``), how
+    # often it was started, how many more times a lost run is started again, and the Celery
+    # task id of its current attempt (planner.jobs).
+    backend: Mapped[str] = mapped_column(String(10), default="local", server_default="local")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    retries_left: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    task_id: Mapped[str | None] = mapped_column(String(155))
+    # The regency the row belongs to (planner.regencies; NULL: the default regency).
+    regency_id: Mapped[int | None] = mapped_column(ForeignKey("regencies.id", ondelete="CASCADE"),
+                                                   index=True)
 
 
 class VisitResult(db.Model):
@@ -300,5 +325,32 @@ class NetworkLayer(db.Model):
     km: Mapped[float] = mapped_column(Float, default=0.0)
     geometry_wkb: Mapped[str] = mapped_column(Text)
     part_classes: Mapped[str] = mapped_column(Text)
+    # The regency the row belongs to (planner.regencies; NULL: the default regency).
+    regency_id: Mapped[int | None] = mapped_column(ForeignKey("regencies.id", ondelete="CASCADE"),
+                                                   index=True)
     part_names: Mapped[str | None] = mapped_column(Text)
     classes: Mapped[dict | None] = mapped_column(JSON)
+
+
+class Regency(db.Model):
+    """One regency of the installation (planner.regencies). ``is_default``: the one that owns
+    the rows without a regency (what a single-regency office always had)."""
+
+    __tablename__ = "regencies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class UserRegency(db.Model):
+    """Access of one (non-admin) account to one regency."""
+
+    __tablename__ = "user_regencies"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    regency_id: Mapped[int] = mapped_column(ForeignKey("regencies.id", ondelete="CASCADE"),
+                                            primary_key=True)

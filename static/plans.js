@@ -20,6 +20,8 @@
     var bar = el("job-progress");
     if (s.time_limit) { bar.value = Math.min(100, 100 * (s.elapsed || 0) / s.time_limit); }
     if (s.status === "done") { bar.value = 100; }
+    var cancel = el("job-cancel");
+    if (cancel && s.status !== "queued" && s.status !== "running") { cancel.hidden = true; }
     if (s.status === "failed") {
       el("job-error-text").textContent = s.error || "";
       el("job-error").hidden = false;

@@ -42,6 +42,7 @@ EXPECTED: dict[str, dict[str, set | str]] = {
     "plans.job": {"GET": OFFICE},
     "plans.job_json": {"GET": OFFICE},
     "plans.job_retry": {"POST": COORD},
+    "plans.job_cancel": {"POST": COORD},
     "plans.latest": {"GET": ALL},
     "plans.show": {"GET": ALL},
     "plans.download": {"GET": ALL},
@@ -97,6 +98,20 @@ EXPECTED: dict[str, dict[str, set | str]] = {
     "stops.lock_village": {"POST": COORD},
     "stops.unlock_village": {"POST": COORD},
     "stops.village_flag": {"POST": COORD},
+    # --- road and river network, piers, calibration (issue 12)
+    "network.index": {"GET": OFFICE},
+    "network.map_document": {"GET": OFFICE},
+    "network.upload": {"POST": COORD},
+    "network.remove": {"POST": COORD},
+    "network.pier_add": {"POST": COORD},
+    "network.pier_accept": {"POST": COORD},
+    "network.pier_remove": {"POST": COORD},
+    "network.mouth": {"POST": COORD},
+    "network.calibration": {"GET": OFFICE, "POST": COORD},
+    # --- regencies, the province summary (issue 14)
+    "regency.choose": {"GET": ALL, "POST": ALL},
+    "regency.province": {"GET": OFFICE},
+    "regency.province_xlsx": {"GET": OFFICE},
 }
 
 

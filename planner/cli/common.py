@@ -30,10 +30,27 @@ def needs_db(fn):
         problem = dbstate.problem(db.engine)
         if problem:
             raise click.ClickException(problem)
-        with audit.acting_as(None, cli_actor()):
+        with audit.acting_as(None, cli_actor()), _regency_scope():
             return fn(*args, **kwargs)
 
     return with_appcontext(wrapper)
+
+
+def _regency_scope():
+    """``PLANNER_REGENCY=CODE``: the command works within that regency (planner.regencies)."""
+    import contextlib
+    import os
+
+    from .. import regencies
+
+    code = os.environ.get("PLANNER_REGENCY", "").strip()
+    if not code:
+        return contextlib.nullcontext()
+    r = regencies.by_code(code)
+    if r is None:
+        raise click.ClickException(f"PLANNER_REGENCY={code}: no such regency "
+                                   "(planner regency list).")
+    return regencies.within(r)
 
 
 def database_label() -> str:

@@ -75,7 +75,9 @@ def init_app(app: Flask) -> None:
         gap,
         imports,
         maps,
+        network,
         plans,
+        regency,
         settings,
         share,
         sheets,
@@ -88,6 +90,8 @@ def init_app(app: Flask) -> None:
                    bases, teams, villages, datasets, stops):
         app.register_blueprint(module.bp)
     app.register_blueprint(campaign.bp)  # campaign progress (issue 11)
+    app.register_blueprint(network.bp)  # road and river network pages (issue 12)
+    app.register_blueprint(regency.bp)  # the regency chooser (issue 14)
 
     from ..extensions import login_manager
 
@@ -120,11 +124,16 @@ def init_app(app: Flask) -> None:
         return render_template("error.html", code=503, message=problem), 503
 
     app.before_request(access.enforce)
+    # several regencies: the request runs within the chosen one (planner.regencies)
+    app.before_request(regency.scope_request)
+    app.teardown_request(regency.leave_request)
 
     @app.before_request
     def job_runner():
-        """A process that serves pages also runs queued plans (not the CLI, not tests)."""
-        if app.config.get("PLAN_ASYNC", True) and not app.testing:
+        """A process that serves pages also runs queued plans (not the CLI, not tests; not
+        under ``PLANNER_JOBS=celery``, where ``planner worker`` runs them)."""
+        if app.config.get("PLAN_ASYNC", True) and not app.testing and \
+                str(app.config.get("PLAN_JOBS") or "local").lower() == "local":
             from .. import jobs
 
             jobs.runner(app)

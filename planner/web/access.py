@@ -44,6 +44,10 @@ POLICY: dict[str, frozenset | dict[str, frozenset]] = {
     "plans.job": COORDINATORS | {"viewer"},
     "plans.job_json": COORDINATORS | {"viewer"},
     "plans.job_retry": COORDINATORS,
+    "plans.job_cancel": COORDINATORS,
+    "regency.choose": EVERYONE,
+    "regency.province": READERS,
+    "regency.province_xlsx": READERS,
     "plans.latest": PLAN_READERS,
     "plans.show": PLAN_READERS,
     "plans.download": PLAN_READERS,
@@ -99,6 +103,16 @@ POLICY: dict[str, frozenset | dict[str, frozenset]] = {
     "stops.lock_village": COORDINATORS,
     "stops.unlock_village": COORDINATORS,
     "stops.village_flag": COORDINATORS,
+    # --- road and river network, piers, calibration (issue 12)
+    "network.index": READERS,
+    "network.map_document": READERS,
+    "network.upload": COORDINATORS,
+    "network.remove": COORDINATORS,
+    "network.pier_add": COORDINATORS,
+    "network.pier_accept": COORDINATORS,
+    "network.pier_remove": COORDINATORS,
+    "network.mouth": COORDINATORS,
+    "network.calibration": {"GET": READERS, "POST": COORDINATORS},
 }
 
 

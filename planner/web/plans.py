@@ -453,6 +453,19 @@ def job_retry(job_id: int):
     return redirect(url_for("plans.job", job_id=new_id))
 
 
+@bp.route("/rencana/job/<int:job_id>/batal", methods=["POST"])
+def job_cancel(job_id: int):
+    """Stop a queued or running job (nothing of it is stored; a Celery worker's solve stops)."""
+    j = jobs.get_job(job_id)
+    if j is None:
+        abort(404)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    if not jobs.cancel(current_app._get_current_object(), job_id, by=current_user.username):
+        flash(_("Perhitungan ini sudah selesai; tidak ada yang dibatalkan."), "error")
+    return redirect(url_for("plans.job", job_id=job_id, stay=1))
+
+
 @bp.route("/rencana/job/<int:job_id>.json")
 def job_json(job_id: int):
     j = jobs.get_job(job_id)

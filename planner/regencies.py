@@ -104,6 +104,12 @@ def current_id() -> int | None:
     return cur[0] if cur else None
 
 
+def current_is_default() -> bool:
+    """Whether the current scope is the default regency (or there is no scope)."""
+    cur = _current.get()
+    return cur is None or cur[1]
+
+
 def _unscoped_get(regency_id: int) -> Regency | None:
     return db.session.get(Regency, regency_id)
 

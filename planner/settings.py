@@ -31,29 +31,49 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+#: Settings of the whole installation; the others belong to a regency (several regencies:
+#: ``planner.regencies``).
+INSTALLATION_KEYS = frozenset({"public_base_url"})
+
+
+def stored_key(key: str) -> str:
+    """The row a setting lives in: ``key`` for the installation's settings and for the default
+    regency (a single-regency office sees plain keys), ``key@<regency id>`` for another regency
+    chosen (its travel model, network speeds and river mouths are its own, starting from the
+    defaults)."""
+    from . import regencies
+
+    rid = regencies.current_id()
+    if key in INSTALLATION_KEYS or rid is None or regencies.current_is_default():
+        return key
+    return f"{key}@{rid}"
+
+
 def get(key: str, default: Any = None) -> Any:
-    row = db.session.get(Setting, key)
+    row = db.session.get(Setting, stored_key(key))
     if row is None or row.value is None:
         return copy.deepcopy(DEFAULTS.get(key, default))
     return copy.deepcopy(row.value)
 
 
 def is_set(key: str) -> bool:
-    return db.session.get(Setting, key) is not None
+    return db.session.get(Setting, stored_key(key)) is not None
 
 
 def put(key: str, value: Any, *, commit: bool = True) -> None:
-    """Store ``value`` under ``key`` (audited, before/after)."""
-    row = db.session.get(Setting, key)
+    """Store ``value`` under ``key`` (audited, before/after) — for the chosen regency unless it
+    is an installation setting (:func:`stored_key`)."""
+    row_key = stored_key(key)
+    row = db.session.get(Setting, row_key)
     before = copy.deepcopy(row.value) if row is not None else None
     who = audit.current_actor()
     if row is None:
-        row = Setting(key=key)
+        row = Setting(key=row_key)
         db.session.add(row)
     row.value = copy.deepcopy(value)
     row.updated_at = utcnow()
     row.updated_by = who.name
-    audit.record(f"setting.{key}", key, before={"value": before}, after={"value": value})
+    audit.record(f"setting.{key}", row_key, before={"value": before}, after={"value": value})
     if commit:
         db.session.commit()
 

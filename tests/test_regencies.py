@@ -263,3 +263,30 @@ def test_the_province_page_shows_the_regencies_of_the_account(app, province):
     page = _client(app, province["users"]["a"]).get("/provinsi").get_data(as_text=True)
     assert "Rencana Kabupaten A" in page and "Rencana Kabupaten B" not in page
     assert B_NAME not in page
+
+
+def test_settings_belong_to_their_regency(app, province):
+    """The travel model and the network settings (speeds, river mouths) are a regency's own;
+    the public address is the installation's. The default regency keeps the plain keys, so a
+    single-regency office's stored settings are untouched."""
+    from planner import regencies, settings
+    from planner.extensions import db
+    from planner.models import Setting
+
+    with app.app_context():
+        b = db.session.get(regencies.Regency, province["b"])
+        a = db.session.get(regencies.Regency, province["a"])
+        with regencies.within(b):
+            settings.put("travel", {"source": "builtin", "settings": {"road_speed_kmh": 30.0}})
+            settings.put("public_base_url", "https://planner.example.org")
+            assert settings.get("travel")["settings"] == {"road_speed_kmh": 30.0}
+        with regencies.within(a):
+            assert settings.get("travel") == settings.DEFAULTS["travel"]
+            assert not settings.is_set("travel")
+            assert settings.get("public_base_url") == "https://planner.example.org"
+            settings.put("travel", {"source": "builtin", "settings": {"road_speed_kmh": 50.0}})
+        with regencies.within(b):
+            assert settings.get("travel")["settings"] == {"road_speed_kmh": 30.0}
+        keys = {row.key for row in db.session.query(Setting).all()}
+        assert {"travel", f"travel@{b.id}", "public_base_url"} <= keys
+        assert f"public_base_url@{b.id}" not in keys

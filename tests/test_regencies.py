@@ -290,3 +290,52 @@ def test_settings_belong_to_their_regency(app, province):
         keys = {row.key for row in db.session.query(Setting).all()}
         assert {"travel", f"travel@{b.id}", "public_base_url"} <= keys
         assert f"public_base_url@{b.id}" not in keys
+
+
+def test_every_page_of_regency_a_shows_nothing_of_b(app, province):
+    """Every GET page and download of the app (the route table of tests/test_access.py), as a
+    coordinator of regency A with A's plan: B's villages, office, dataset and plan never show
+    (text answers: HTML, JSON, CSV, GeoJSON, GPX, KML; XLSX read back with openpyxl)."""
+    import io
+    import zipfile
+
+    from test_access import url_for_rule
+
+    from planner import plan_json, plan_store
+    from planner.extensions import db
+    from planner.models import PlanJob
+
+    client = _client(app, province["users"]["a"])
+    plan_a, _ = province["plan_a"]
+    with app.app_context():
+        from planner import regencies
+
+        with regencies.within(db.session.get(regencies.Regency, province["a"])):
+            v = plan_store.get_version(plan_a, 1)
+            td = plan_json.team_days(v.result)[0]
+            job = db.session.query(PlanJob).filter_by(plan_id=plan_a).first()
+    values = {"plan_id": plan_a, "version": 1, "job_id": job.id if job else 1,
+              "team_index": td.team_no, "date": td.date, "a": 1, "b": 1, "fmt": "gpx",
+              "user_id": 1, "token": "x", "code": "99.01.01.2001", "filename": "app.css",
+              "team_name": td.team_name}
+    foreign = ("Seberang", "99.02.", "Rencana Kabupaten B")
+    seen = 0
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.endpoint in ("auth.logout", "static"):
+            continue
+        url = url_for_rule(app, rule, values)
+        r = client.get(url)
+        assert r.status_code < 500, (url, r.status_code)
+        body = r.get_data()
+        if body[:2] == b"PK":  # XLSX: the shared strings and sheets
+            with zipfile.ZipFile(io.BytesIO(body)) as z:
+                text = " ".join(z.read(n).decode("utf-8", "replace") for n in z.namelist()
+                                if n.endswith(".xml"))
+        elif body[:4] == b"%PDF" or body[:4] == b"\x89PNG":
+            continue
+        else:
+            text = body.decode("utf-8", "replace")
+        for word in foreign:
+            assert word not in text, (url, word)
+        seen += 1
+    assert seen > 40

@@ -17,6 +17,7 @@ import argparse
 import csv
 import datetime as dt
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -181,6 +182,94 @@ def run_kotim(time_limit: float = 30, seed: int = 1, workers: int = 2, teams: in
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(json.dumps(res, indent=1, default=str))
     return res
+
+
+def run_seeds(n_seeds: int = 50, time_limit: float = 1.0, workers: int = 2, teams: int = 6,
+              days: int = 10, max_nights: int = 4, out: Path | None = None) -> dict:
+    """Seeds 1..n at a short limit on the Kotim setting: how many plans fail the independent
+    validator (goal 0). The instance is built once; every plan is re-checked here on the
+    instance export, whatever the engine's own check said."""
+    build_instance, solve, validate_plan, TeamSpec, PlanRequest = engine_api()
+    frame = kotim_frame()
+    req = PlanRequest(teams=_teams(TeamSpec, teams, max_nights), start_date=START, days=days)
+    inst = build_instance(frame, req)
+    export = inst.to_dict()
+    rows = []
+    for seed in range(1, n_seeds + 1):
+        t0 = time.perf_counter()
+        plan = solve(inst, time_limit=time_limit, seed=seed, workers=workers)
+        wall = time.perf_counter() - t0
+        pd_ = plan.to_dict()
+        errors = validate_plan(pd_, export)
+        info = dict(plan.solver)
+        rows.append({"seed": seed, "valid": not errors, "engine_check": info.get("check"),
+                     "people": _people(pd_), "km": pd_.get("totals", {}).get("km"),
+                     "wall_s": round(wall, 2), "errors": errors[:3],
+                     "cut_short_visits": info.get("cut_short_visits"),
+                     "relaxation_lost_people": info.get("relaxation_lost_people")})
+        print(json.dumps(rows[-1], default=str), file=sys.stderr, flush=True)
+    people = [r["people"] for r in rows]
+    res = {"setting": {"teams": teams, "days": days, "max_nights": max_nights,
+                       "time_limit": time_limit, "workers": workers, "seeds": n_seeds},
+           "invalid": sum(1 for r in rows if not r["valid"]),
+           "engine_check_not_ok": sum(1 for r in rows if r["engine_check"] != "ok"),
+           "people_min": min(people), "people_median": sorted(people)[len(people) // 2],
+           "people_max": max(people), "wall_max_s": max(r["wall_s"] for r in rows),
+           "rows": rows}
+    print(json.dumps({k: v for k, v in res.items() if k != "rows"}, default=str))
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(json.dumps(res, indent=1, default=str))
+    return res
+
+
+REFERENCE_SETTINGS = ((6, 0), (6, 3), (3, 3))   # (teams, max nights), 10 working days
+
+
+def run_reference(time_limit: float = 30, seed: int = 1, workers: int = 2, days: int = 10,
+                  settings=REFERENCE_SETTINGS, out: Path | None = None) -> list[dict]:
+    """The product engine vs the PyVRP plan-level reference (``references.run_pyvrp_plan``,
+    on the engine's own instance export; trips cut 3 + 2 and 4 + 1 when nights allow, the
+    better kept) at the same time limit. Both plans are checked by the product's validator."""
+    from bench import references as refs
+
+    build_instance, solve, validate_plan, TeamSpec, PlanRequest = engine_api()
+    frame = kotim_frame()
+    rows = []
+    for teams, nights in settings:
+        req = PlanRequest(teams=_teams(TeamSpec, teams, nights), start_date=START, days=days)
+        inst = build_instance(frame, req)
+        export = inst.to_dict()
+        t0 = time.perf_counter()
+        plan = solve(inst, time_limit=time_limit, seed=seed, workers=workers)
+        wall = time.perf_counter() - t0
+        pd_ = plan.to_dict()
+        row = {"teams": teams, "days": days, "max_nights": nights, "time_limit": time_limit,
+               "seed": seed, "bound_people": int(sum(v.expected for v in inst.visits)),
+               "engine_people": _people(pd_), "engine_km": pd_["totals"]["km"],
+               "engine_valid": not validate_plan(pd_, export), "engine_wall_s": round(wall, 1),
+               "engine_cut_short": dict(plan.solver).get("cut_short_visits"),
+               "loadavg": round(os.getloadavg()[0], 2)}
+        best = None
+        for cut in (("equal", "long") if nights > 0 else ("equal",)):
+            r = refs.run_pyvrp_plan(export, time_limit, seed=seed, cut=cut)
+            rp = r.extra["plan"]
+            errs = validate_plan(rp, export)
+            cand = {"cut": cut, "people": _people(rp), "km": rp["totals"]["km"],
+                    "valid": not errs, "wall_s": round(r.elapsed, 1), "errors": errs[:2]}
+            row[f"pyvrp_{cut}"] = cand
+            if cand["valid"] and (best is None or cand["people"] > best["people"]):
+                best = cand
+        if best is not None:
+            row.update(pyvrp_people=best["people"], pyvrp_km=best["km"], pyvrp_cut=best["cut"],
+                       people_vs_ref=round(row["engine_people"] / best["people"] - 1, 4),
+                       km_vs_ref=round(float(row["engine_km"]) / float(best["km"]) - 1, 4))
+        rows.append(row)
+        print(json.dumps(row, default=str), flush=True)
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(json.dumps(rows, indent=1, default=str))
+    return rows
 
 
 SCALING_FIELDS = ["sites", "teams", "days", "max_nights", "time_limit", "build_s", "solve_s",

@@ -1,7 +1,7 @@
 """Readers for the benchmark instances in ``../shared/benchmarks`` and their best-known values.
 
-Everything is turned into INTEGERS in a common scale so that every solver (the engine's core
-search, PyVRP, VROOM, plain OR-Tools) and the independent checker see exactly the same numbers:
+Everything is turned into INTEGERS in a common scale so that every solver (the product
+engine, PyVRP, VROOM, plain OR-Tools) and the independent checker see exactly the same numbers:
 
 * TOPTW (Righini–Salani / Montemanni–Gambardella / Cordeau ``pr``; see ``TOPTW_format.txt``):
   Euclidean distance truncated to 0.1 (Solomon-based) or 0.01 (``pr``) → integer distance in
@@ -67,18 +67,11 @@ class BenchInstance:
     def with_vehicles(self, m: int) -> BenchInstance:
         return replace(self, n_vehicles=int(m))
 
-    def to_core(self):
-        """The instance as the engine's ``CoreProblem`` (one day, fixed fleet)."""
-        from planner.engine.core import CoreProblem
+    def to_instance(self):
+        """The instance as a product plan request (``bench.adapters.to_instance``)."""
+        from bench.adapters import to_instance
 
-        d = self.dist.tolist()
-        return CoreProblem(
-            dist=d, time=d, service=list(self.service), prize=list(self.prize),
-            tw_open=list(self.tw_open), tw_close=list(self.tw_close),
-            n_vehicles=self.n_vehicles, depot=self.depot, horizon=self.horizon,
-            mandatory=self.mandatory, capacity=self.capacity,
-            demand=list(self.demand) if self.demand is not None else None,
-        )
+        return to_instance(self)
 
 
 def _exact(value: str, scale: int, what: str) -> int:

@@ -1,6 +1,7 @@
 """Benchmark runner: ``python -m bench.run --set toptw|ref|solomon|kotim|scaling|all``.
 
-Runs the engine's core search and the reference solvers side by side at the same time limit,
+Runs the product engine (``planner.engine.solve`` on the instance adapted by
+:mod:`bench.adapters`: the "engine" column) and the reference solvers side by side at the same time limit,
 re-evaluates every returned solution with :mod:`bench.checker` and prints a table (and writes a
 CSV, one row per instance × teams × solver, flushed as it goes so a background run can be
 followed). Runs are sequential by default (``--jobs 1``) to keep timings honest on 2 cores; the
@@ -213,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--set", default="ref",
-                    choices=["ref", "toptw", "solomon", "kotim", "scaling", "all"],
+                    choices=["ref", "toptw", "solomon", "kotim", "kotim-seeds", "kotim-ref", "scaling",
+                             "all"],
                     help="ref = the five TOPTW cases of the issue; toptw = c1/r1/rc1 (see "
                          "--groups) × --teams; solomon = C1/R1/RC1; kotim/scaling = full engine")
     ap.add_argument("--instances", default="", help="comma list, e.g. c101,r101 or C101")
@@ -225,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2, help="engine worker processes")
     ap.add_argument("--jobs", type=int, default=1, help="cases run in parallel (default 1)")
     ap.add_argument("--out", default="bench/out/results.csv")
+    ap.add_argument("--seeds", type=int, default=50, help="kotim-seeds: seeds 1..N")
     ap.add_argument("--sizes", default="100,250,500,1000,2000", help="scaling: site counts")
     ap.add_argument("--from-csv", default="", help="only print the table of existing CSV(s), "
                     "comma-separated")
@@ -244,6 +247,18 @@ def main(argv: list[str] | None = None) -> int:
         print_table(rows, solvers, markdown=args.markdown)
         return 0
 
+    if args.set == "kotim-seeds":
+        from bench import kotim
+
+        res = kotim.run_seeds(args.seeds, time_limit=args.time_limit, workers=args.workers,
+                              out=Path(args.out).with_name("kotim_seeds.json"))
+        return 0 if res["invalid"] == 0 else 1
+    if args.set == "kotim-ref":
+        from bench import kotim
+
+        kotim.run_reference(time_limit=args.time_limit, seed=args.seed, workers=args.workers,
+                            out=Path(args.out).with_name("kotim_ref.json"))
+        return 0
     if args.set in ("kotim", "scaling", "all"):
         from bench import kotim
 
@@ -258,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
 
     if "engine" in solvers and not refs.engine_available():
-        print("planner.engine.core.solve_core is not available: engine column skipped",
+        print("planner.engine.solve is not available: engine column skipped",
               file=sys.stderr)
         solvers.remove("engine")
     cases = build_cases(args)

@@ -126,14 +126,15 @@ def test_tiny_real_solve_gives_a_checker_valid_solution(bench_dir):
     ev = evaluate(inst, run.routes)
     assert ev.feasible, ev.errors
     assert ev.score > 0
-    if engine_available():
-        eng = run_engine(inst, time_limit=2, workers=1)
-        ev2 = evaluate(inst, eng.routes)
+    if engine_available():  # the product engine (r101: its clock fits the plan's HH:MM)
+        r101 = read_toptw(toptw_path("r101", bench_dir), teams=1)
+        eng = run_engine(r101, time_limit=2, workers=1)
+        ev2 = evaluate(r101, eng.routes)
         assert ev2.feasible, ev2.errors
         assert ev2.score > 0
-        assert ev2.score == eng.extra["claimed_prize"]  # the engine's claim matches the checker
-        assert ev2.score <= read_toptw_bks(bench_dir / "toptw" / "bks.csv")[("c101", 1)][
-            "best_known"]  # 320 is the proven optimum
+        assert ev2.score == eng.extra["claimed_people"]  # the engine's claim matches the checker
+        assert ev2.score <= read_toptw_bks(bench_dir / "toptw" / "bks.csv")[("r101", 1)][
+            "best_known"]  # 198 is the proven optimum
 
 
 def test_bench_run_prints_the_table(bench_dir, tmp_path, capsys):
@@ -141,11 +142,11 @@ def test_bench_run_prints_the_table(bench_dir, tmp_path, capsys):
 
     out = tmp_path / "r.csv"
     solvers = "ortools,engine" if engine_available() else "ortools"
-    rc = main(["--set", "ref", "--instances", "pr01", "--solvers", solvers,
+    rc = main(["--set", "ref", "--instances", "rc101", "--solvers", solvers,
                "--time-limit", "1", "--out", str(out)])
     assert rc == 0
     text = capsys.readouterr().out
-    assert "pr01" in text and "BKS" in text
+    assert "rc101" in text and "BKS" in text
     rows = out.read_text().splitlines()
     assert len(rows) == 1 + len(solvers.split(","))
     assert all(",ok," in r for r in rows[1:])

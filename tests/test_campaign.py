@@ -76,8 +76,11 @@ def _expected(info, plans=("a", "b")):
     """Planned and recorded per date, team and kecamatan, from the JSON and the reports."""
     days, teams, kecs = {}, {}, {}
     for key in plans:
+        counted = set()  # a report is per (team, date, village): split sessions count it once
         for team, date, stop in _stops(info["results"][key]):
-            got = info["reports"].get((team, date, stop["site_code"]), 0)
+            rkey = (team, date, stop["site_code"])
+            got = 0 if rkey in counted else info["reports"].get(rkey, 0)
+            counted.add(rkey)
             for table, k in ((days, dt.date.fromisoformat(date)), (teams, team),
                              (kecs, stop["kecamatan"])):
                 row = table.setdefault(k, [0, 0])

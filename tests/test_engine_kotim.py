@@ -35,3 +35,27 @@ def test_kotim_six_teams_ten_days_with_nights(kotim_dir):
     assert all(t["mode"] in ("both", "river") and s["mode"] == "river" for t, s in river)
     # every selected village is either planned or dropped with a reason
     assert all(x["reason"] in {"unreachable", "capacity", "not_worth"} for x in d["dropped"])
+
+
+def test_kotim_one_second_plans_are_valid(kotim_dir):
+    """Issue 13: with the benchmark's Kotim setting (6 teams × 10 days, nights 4) a 1-second
+    solve gave invalid plans for seeds 1, 5, 6 and 8 (a mid-day return to base on a trip's last
+    day dropped out of the plan: the next leg read 42 min / 27.8 km where the matrix says
+    116 min / 77.7 km). Every plan is now scheduled on real days before it is kept."""
+    from bench.kotim import SAMPIT, START
+    from bench.kotim import kotim_frame as bench_frame
+    from planner.engine import PlanRequest, TeamSpec
+
+    teams = tuple(TeamSpec(name=f"Tim {k + 1}", base=SAMPIT, kits=3, mode="both", max_nights=4)
+                  for k in range(6))
+    inst = build_instance(bench_frame(kotim_dir), PlanRequest(teams=teams, start_date=START,
+                                                              days=10))
+    idict = inst.to_dict()
+    for seed in (1, 5, 6, 8):
+        t0 = time.monotonic()
+        plan = solve(inst, time_limit=1, seed=seed, workers=2)
+        assert time.monotonic() - t0 < 2.0
+        d = plan.to_dict()
+        assert validate_plan(d, idict) == [], seed
+        assert d["solver"]["check"] == "ok"
+        assert d["totals"]["people"] > 10_000

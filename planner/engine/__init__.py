@@ -1,12 +1,14 @@
-"""Planning engine: villages → sites → travel matrices → OR-Tools model → immutable Plan.
+"""Planning engine: villages → sites → travel matrices → search → immutable, valid Plan.
 
-Modules: ``model`` (specs, selection, calendar, ``build_instance``), ``solver`` (routing model
-with nights as breaks, ``solve``), ``core`` (one-day TOPTW/VRPTW search used by the benchmarks
-and sharing the search parameters), ``plan`` (Plan dataclasses and JSON), ``validate``
-(independent re-check), ``pooling`` (collection points, travel helper).
+Modules: ``model`` (specs, selection, calendar, ``build_instance``), ``solver`` (``solve``; the
+overview of the search modules: ``problem``, ``trips``, ``schedule``, ``routing``, ``hgs``,
+``construct``, ``lns``, ``search``, ``dropped``, ``writer``), ``core`` (worker processes and
+OR-Tools search parameters), ``plan`` (Plan dataclasses and JSON), ``validate`` (independent
+re-check), ``pooling`` (collection points). Benchmark files become plan requests in
+``bench.adapters`` (the benchmarks run this engine).
 """
 
-from .core import CoreProblem, CoreResult, solve_core
+from .errors import LockError
 from .model import (
     Instance,
     Lock,
@@ -21,11 +23,11 @@ from .model import (
 )
 from .plan import Plan
 from .pooling import PoolingParams
-from .solver import LockError, solve
+from .solver import solve
 from .validate import validate_plan
 
 __all__ = [
-    "CoreProblem", "CoreResult", "solve_core", "Instance", "Lock", "PlanInputError",
+    "Instance", "Lock", "PlanInputError",
     "PlanRequest", "SiteSpec", "TeamSpec", "build_instance", "working_dates", "Plan",
     "params_from_request", "request_from_params",
     "LockError", "solve", "validate_plan", "PoolingParams",

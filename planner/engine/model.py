@@ -72,6 +72,8 @@ class TeamSpec:
     nights_used: int = 0
     # a re-plan keeps the previous plan's trips that hold kept stops: ((first, last date), …)
     trips: tuple = ()
+    # people one trip can record at most (None: no limit; a benchmark's vehicle capacity)
+    capacity: int | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,9 @@ class SiteSpec:
     close_time: str | None = None
     no_signal: bool = False
     pooled: tuple = ()  # ({"code","name","expected"[,"unrecorded"]}, ...)
+    # fixed service minutes at this site, whatever the team and the people (None: setup +
+    # people × minutes per person ÷ kits); a visit with a fixed service is never cut short
+    service_min: int | None = None
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,9 @@ class PlanRequest:
     split_fraction: float = SPLIT_FRACTION
     dataset: str = ""
     base_name: str | None = None
+    # the soft balance bound (people per trip above fair share + 25 % cost 1 each); off for
+    # benchmark instances whose objective is prize or distance alone
+    balance: bool = True
 
 
 # --------------------------------------------------------------------------- helpers
@@ -149,6 +157,13 @@ def hhmm_to_min(s: str) -> int:
 
 def min_to_hhmm(v: int) -> str:
     v = int(v) % 1440
+    return f"{v // 60:02d}:{v % 60:02d}"
+
+
+def clock(v: int) -> str:
+    """Minutes → ``HH:MM`` without wrapping at midnight (a benchmark instance's clock runs in
+    its file's units and may pass 24:00; ``planner.engine.validate`` reads it back)."""
+    v = int(v)
     return f"{v // 60:02d}:{v % 60:02d}"
 
 
@@ -217,9 +232,27 @@ class Instance:
         return (d - self.request.start_date).days
 
     def to_dict(self) -> dict:
+        return self._as_dict(arrays=False)
+
+    def check_view(self) -> dict:
+        """``to_dict()`` with the matrices as numpy arrays (indexable the same way, no lists of
+        millions of numbers): what the engine hands the validator for its own check."""
+        return self._as_dict(arrays=True)
+
+    def _as_dict(self, arrays: bool) -> dict:
         r = self.request
         mats = {}
         for mode, m in self.matrices.items():
+            if arrays:
+                mats[mode] = {
+                    "minutes": np.asarray(m.minutes).astype(np.int64),
+                    "km": np.where(np.isfinite(m.km), np.round(np.asarray(m.km, dtype=float), 3),
+                                   0.0),
+                    "cost_rp": np.where(np.isfinite(m.cost_rp),
+                                        np.round(np.asarray(m.cost_rp, dtype=float), 0), 0.0),
+                    "mode": np.asarray(m.mode).astype(np.int64),
+                }
+                continue
             mats[mode] = {
                 "minutes": np.asarray(m.minutes).astype(int).tolist(),
                 "km": _finite_list(m.km, 3),
@@ -236,11 +269,11 @@ class Instance:
             "dataset": r.dataset,
             "params": self.params_dict(),
             "calendar": {"dates": [d.isoformat() for d in self.dates],
-                         "work_start": min_to_hhmm(self.work_start),
-                         "work_end": min_to_hhmm(self.work_end)},
+                         "work_start": clock(self.work_start),
+                         "work_end": clock(self.work_end)},
             "teams": [{"name": t.name, "mode": t.mode, "kits": t.kits,
                        "minutes_per_person": t.minutes_per_person, "setup_min": t.setup_min,
-                       "max_nights": t.max_nights,
+                       "max_nights": t.max_nights, "capacity": t.capacity,
                        "base": {"name": t.base[0], "lat": float(t.base[1]), "lon": float(t.base[2])},
                        "base_point": int(self.base_points[k]),
                        "start_point": (int(self.start_points[k])
@@ -258,6 +291,7 @@ class Instance:
                        "max_people": s.unrecorded,
                        "minutes_per_person": s.minutes_per_person, "open_time": s.open_time,
                        "close_time": s.close_time, "no_signal": s.no_signal,
+                       "service_min": s.service_min,
                        "pooled": [dict(p) for p in s.pooled],
                        "point": int(self.site_points[k])}
                       for k, s in enumerate(self.sites)],
@@ -454,10 +488,13 @@ def build_instance(villages_frame: pd.DataFrame | None, request: PlanRequest,
         avail = max(0.25 * work, work - travel_day)  # minutes left for recording that day
         cap_day = min(max(1, int((avail - t.setup_min) * t.kits / mpp)) for t, mpp in zip(req.teams, mpps, strict=True))
         chunk = max(1, min(int(cap * float(req.split_fraction)), int(cap_day * 0.95)))
-        # locked visits with a size keep it (their own copies); the rest is split as usual
+        # locked visits with a size keep it (their own copies), and so do the stops of a
+        # village a re-plan's previous plan split over several days (its preferences with a
+        # size: the split is kept, so an unchanged re-plan changes nothing); the rest is split
+        # as usual
         site_locks = [lk for lk in req.locks if lk.site_code == s.code]
         fixed = []
-        for lk in site_locks:
+        for lk in site_locks + [pf for pf in req.prefer if pf.site_code == s.code]:
             if lk.expected and sum(fixed) < s.unrecorded:
                 fixed.append(min(int(lk.expected), s.unrecorded - sum(fixed)))
         rest = max(0, s.expected - sum(fixed))
@@ -473,7 +510,8 @@ def build_instance(villages_frame: pd.DataFrame | None, request: PlanRequest,
         sizes = [e for e in sizes if e > 0] or [max(1, s.expected)]
         n = len(sizes)
         for k, e in enumerate(sizes):
-            service = tuple(int(t.setup_min + math.ceil(e * mpp / t.kits))
+            service = tuple(int(s.service_min) if s.service_min is not None
+                            else int(t.setup_min + math.ceil(e * mpp / t.kits))
                             for t, mpp in zip(req.teams, mpps, strict=True))
             weight = MUST_VISIT_WEIGHT if s.code in must else 1
             value = int(round(e * float(req.person_value_min) * scale * weight))
@@ -492,7 +530,8 @@ def build_instance(villages_frame: pd.DataFrame | None, request: PlanRequest,
                     dates=tuple(dates), team_dates=tuple(team_dates), work_start=ws, work_end=we,
                     points=points, base_points=tuple(base_points), site_points=site_points,
                     matrices=matrices, locks=tuple(locks), value_scale=scale,
-                    prefer=tuple(Lock(site_code=str(p.site_code), date=_as_date(p.date), team=p.team)
+                    prefer=tuple(Lock(site_code=str(p.site_code), date=_as_date(p.date), team=p.team,
+                                      expected=int(p.expected) if p.expected else None)
                                  for p in req.prefer if p.team in names),
                     start_points=tuple(start_points))
 
@@ -532,8 +571,8 @@ def request_from_params(p, *, dataset: str = "") -> PlanRequest:
         exclude=tuple(s.exclude), extra_sites=extra,
         locks=tuple(Lock(site_code=lk.site_code, date=_as_date(lk.date), team=lk.team,
                          expected=lk.expected) for lk in p.locks),
-        prefer=tuple(Lock(site_code=lk.site_code, date=_as_date(lk.date), team=lk.team)
-                     for lk in p.prefer),
+        prefer=tuple(Lock(site_code=lk.site_code, date=_as_date(lk.date), team=lk.team,
+                          expected=lk.expected) for lk in p.prefer),
         churn_penalty_min=float(p.model.churn_penalty_min),
         pooling=pooling, person_value_min=float(p.model.person_value_min),
         travel=TravelParams(**dict(p.travel.settings)),
@@ -575,7 +614,8 @@ def params_from_request(req: PlanRequest):
                 "team": lk.team, **({"expected": int(lk.expected)} if lk.expected else {})}
                for lk in req.locks],
         prefer=[{"site_code": str(lk.site_code), "date": _as_date(lk.date).isoformat(),
-                 "team": lk.team} for lk in req.prefer],
+                 "team": lk.team, **({"expected": int(lk.expected)} if lk.expected else {})}
+                for lk in req.prefer],
         extra_sites=[_site_dict(s) for s in req.extra_sites], pooling=pooling,
         travel={"source": "builtin", "settings": travel},
         model={"person_value_min": float(req.person_value_min),

@@ -215,10 +215,12 @@ class Plan:
                    version=int(d.get("version", 1)), solver=_freeze_json(d.get("solver") or {}))
 
     def content_id(self) -> str:
-        """A hash of what the plan says (not of how long the solver took)."""
+        """A hash of everything the plan file says except its ``plan_id`` and the ``solver``
+        diagnostics (timings): every stop, day, drop reason, total and the request. Two plans
+        that differ in anything a reader sees get different ids; the same plan (same seed and
+        solution limit) gets the same id."""
         d = self._as_dict()
-        body = {k: d[k] for k in ("params", "teams", "dropped", "totals")}
-        body["params"] = {k: v for k, v in body["params"].items() if k != "solver"}
+        body = {k: v for k, v in d.items() if k not in ("plan_id", "solver")}
         raw = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(raw.encode()).hexdigest()[:16]
 

@@ -15,7 +15,8 @@ of human-readable problems (empty = valid). Checks:
 * times (±1 min): travel minutes equal the team's matrix; arrive = previous depart + minutes
   (the first leg of a day leaves at or after work start); service start ≥ arrive; everything
   inside working hours (no leg crosses a night, no work at night) and inside site opening hours;
-* capacity: service long enough for the people (setup + people × minutes per person / kits);
+* capacity: service long enough for the people (setup + people × minutes per person / kits, or
+  the site's fixed ``service_min``); people per trip ≤ the team's ``capacity`` when it has one;
 * people: per village, the people planned over all its visits ≤ unrecorded (plus pooled
   neighbours' unrecorded for collection points);
 * modes: no leg the team's mode cannot make (river-only villages only by boat-capable teams),
@@ -88,6 +89,7 @@ def validate_plan(plan: dict, instance: dict) -> list[str]:  # noqa: C901 - a li
             nights = int(t.get("nights_used") or 0)
             away = True
         prev_date = None
+        trip_people = 0   # people recorded since the team left base (capacity per trip)
         for day in tp.get("days", []):
             date = day.get("date")
             where = f"{name} {date}"
@@ -155,7 +157,10 @@ def validate_plan(plan: dict, instance: dict) -> list[str]:  # noqa: C901 - a li
                     err(f"{sw}: di luar jam buka lokasi.")
                 exp = int(s.get("expected", 0))
                 mpp = float(site.get("minutes_per_person") or t["minutes_per_person"])
-                need = int(t["setup_min"]) + math.ceil(exp * mpp / int(t["kits"]))
+                if site.get("service_min") is not None:  # a fixed service (benchmark sites)
+                    need = int(site["service_min"])
+                else:
+                    need = int(t["setup_min"]) + math.ceil(exp * mpp / int(t["kits"]))
                 if depart - start < need - TOL:
                     err(f"{sw}: {exp} orang butuh {need} menit, hanya {depart - start} menit "
                         "(kapasitas alat terlampaui).")
@@ -163,6 +168,10 @@ def validate_plan(plan: dict, instance: dict) -> list[str]:  # noqa: C901 - a li
                     err(f"{sw}: jumlah orang negatif.")
                 people_by_site[code] = people_by_site.get(code, 0) + exp
                 total_people += exp
+                trip_people += exp
+                if t.get("capacity") is not None and trip_people > int(t["capacity"]):
+                    err(f"{sw}: {trip_people} orang dalam satu perjalanan, batas tim "
+                        f"{t['capacity']}.")
                 legs.add(pos, p, leg, exp)
                 visited[(code, date, name)] = True
                 t_now = depart
@@ -183,6 +192,7 @@ def validate_plan(plan: dict, instance: dict) -> list[str]:  # noqa: C901 - a li
                 pos = base
                 nights = 0
                 away = False
+                trip_people = 0
             else:
                 end_pt = point_of(end_code)
                 if at(pos, end_code):

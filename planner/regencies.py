@@ -35,6 +35,7 @@ from collections.abc import Iterator
 from sqlalchemy import event, func, or_, select, update
 from sqlalchemy.orm import Session, with_loader_criteria
 
+from . import audit
 from .extensions import db
 from .models import (
     Dataset,
@@ -213,6 +214,7 @@ def create(code: str, name: str) -> Regency:
     ensure_default()
     r = Regency(code=code, name=name, is_default=False)
     db.session.add(r)
+    audit.record("regency.add", f"regency:{code}", after={"code": code, "name": name})
     db.session.commit()
     return r
 
@@ -221,6 +223,8 @@ def grant(user: User, regency: Regency) -> None:
     """Give ``user`` access to ``regency`` (idempotent). Commits."""
     if db.session.get(UserRegency, (user.id, regency.id)) is None:
         db.session.add(UserRegency(user_id=user.id, regency_id=regency.id))
+        audit.record("regency.grant", f"user:{user.username}",
+                     after={"regency": regency.code})
     db.session.commit()
 
 
@@ -228,6 +232,8 @@ def revoke(user: User, regency: Regency) -> None:
     row = db.session.get(UserRegency, (user.id, regency.id))
     if row is not None:
         db.session.delete(row)
+        audit.record("regency.revoke", f"user:{user.username}",
+                     before={"regency": regency.code})
     db.session.commit()
 
 

@@ -58,6 +58,8 @@ EXPECTED: dict[str, dict[str, set | str]] = {
     "field.diff": {"GET": ALL},
     "admin.users": {"GET": {A}, "POST": {A}},
     "admin.user_update": {"POST": {A}},
+    "admin.user_regencies": {"POST": {A}},
+    "admin.regency_add": {"POST": {A}},
     "admin.user_password": {"POST": {A}},
     "admin.audit": {"GET": {A}},
     "admin.audit_csv": {"GET": {A}},

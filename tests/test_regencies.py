@@ -200,6 +200,20 @@ def test_regency_codes_are_checked(app):
         assert [r.code for r in regencies.all_regencies()] == ["utama", "62.02"]
 
 
+def test_batch_all_leaves_out_an_empty_default_regency(app):
+    """A province set up from nothing: the first ``regency add`` makes the default regency
+    with nothing in it; ``--regencies all`` plans the regencies added, not that empty one
+    (named, it is still chosen)."""
+    from planner import batch, regencies
+
+    with app.app_context():
+        regencies.create("62.02", "Kabupaten Uji")
+        regencies.create("62.03", "Kabupaten Uji Dua")
+        with regencies.within(None):
+            assert [r.code for r in batch.choose(["all"])] == ["62.02", "62.03"]
+            assert [r.code for r in batch.choose(["utama"])] == ["utama"]
+
+
 def test_batch_plans_every_regency_and_writes_the_summary_and_sheets(app, province, tmp_path):
     """``planner batch --regencies all`` (local jobs): one plan per regency, each within its
     own regency, the province XLSX and one day-sheet PDF per regency."""
@@ -339,3 +353,46 @@ def test_every_page_of_regency_a_shows_nothing_of_b(app, province):
             assert word not in text, (url, word)
         seen += 1
     assert seen > 40
+
+
+def test_admins_add_regencies_and_give_access_on_the_users_page(app, tiny_app):
+    """The users page: an admin adds a regency (the first one also makes the default regency
+    that holds what the office had), gives an account access by ticking it, and takes it back;
+    every change is in the audit log; a bad code is refused with the reason, nothing stored."""
+    from planner import accounts, regencies
+    from planner.extensions import db
+    from planner.models import AuditEvent
+
+    admin = app.test_client()  # the test admin
+    page = admin.get("/admin/pengguna").get_data(as_text=True)
+    assert 'id="new-regency"' in page and 'id="user-regencies"' not in page
+    r = admin.post("/admin/kabupaten", data={"code": "bad code!", "name": "X"})
+    assert r.status_code == 400 and "Kode kabupaten" in r.get_data(as_text=True)
+    with app.app_context():
+        assert regencies.count() == 0
+    r = admin.post("/admin/kabupaten", data={"code": "99.02", "name": "Kabupaten <b>Seberang</b>"})
+    assert r.status_code == 302
+    user = ensure_user(app, "coordinator", username="koordinator-seberang")
+    with app.app_context():
+        assert [x.code for x in regencies.all_regencies()] == ["utama", "99.02"]
+        b = regencies.by_code("99.02")
+        main = regencies.default()
+        b_id, main_id = b.id, main.id
+    admin.post("/kabupaten", data={"regency_id": main_id})  # several now: the admin picks one
+    page = admin.get("/admin/pengguna").get_data(as_text=True)
+    assert 'id="user-regencies"' in page
+    assert "Kabupaten &lt;b&gt;Seberang&lt;/b&gt;" in page and "<b>Seberang" not in page
+    r = admin.post(f"/admin/pengguna/{user[0]}/kabupaten", data={"regency": [str(b_id)]})
+    assert r.status_code == 302
+    with app.app_context():
+        u = accounts.get(user[0])
+        assert [x.code for x in regencies.allowed(u)] == ["99.02"]
+    coordinator = _client(app, user)
+    assert "Desa Uji" not in coordinator.get("/").get_data(as_text=True)  # B is empty
+    admin.post(f"/admin/pengguna/{user[0]}/kabupaten", data={"regency": [str(main_id)]})
+    with app.app_context():
+        assert [x.code for x in regencies.allowed(accounts.get(user[0]))] == ["utama"]
+        actions = [e.action for e in db.session.query(AuditEvent).order_by(AuditEvent.id)]
+        assert actions.count("regency.add") == 1
+        assert actions.count("regency.grant") == 2 and actions.count("regency.revoke") == 1
+    assert "Desa Uji" in coordinator.get("/").get_data(as_text=True)

@@ -63,6 +63,8 @@ POLICY: dict[str, frozenset | dict[str, frozenset]] = {
     "field.diff": PLAN_READERS,
     "admin.users": ADMINS,
     "admin.user_update": ADMINS,
+    "admin.user_regencies": ADMINS,
+    "admin.regency_add": ADMINS,
     "admin.user_password": ADMINS,
     "admin.audit": ADMINS,
     "admin.audit_csv": ADMINS,

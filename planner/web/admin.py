@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
-from .. import accounts, audit
+from .. import accounts, audit, regencies
 from ..models import ROLES
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -30,6 +30,11 @@ class NewUserForm(FlaskForm):
     team = StringField(_l("Tim (untuk ketua tim)"), validators=[Optional(), Length(max=100)])
 
 
+class RegencyForm(FlaskForm):
+    code = StringField(_l("Kode kabupaten"), validators=[InputRequired(), Length(max=20)])
+    name = StringField(_l("Nama kabupaten"), validators=[InputRequired(), Length(max=200)])
+
+
 class UpdateUserForm(FlaskForm):
     role = SelectField(_l("Peran"))
     team = StringField(_l("Tim (untuk ketua tim)"), validators=[Optional(), Length(max=100)])
@@ -43,9 +48,10 @@ def _user_or_404(user_id: int):
     return user
 
 
-def _page(form=None, *, secret=None, error=None, status=200):
+def _page(form=None, *, secret=None, error=None, status=200, regency_form=None):
     """The accounts page. A new password (``secret``) is rendered into this one response,
-    never put in the session cookie or a redirect."""
+    never put in the session cookie or a redirect. With several regencies (issue 14) each
+    account gets the regencies it may work in (admins: all of them)."""
     if form is None:
         form = NewUserForm(formdata=None)
         form.role.choices = role_choices()
@@ -54,8 +60,13 @@ def _page(form=None, *, secret=None, error=None, status=200):
         f = UpdateUserForm(prefix=f"u{u.id}", formdata=None, obj=u)
         f.role.choices = role_choices()
         forms[u.id] = f
+    all_regencies = regencies.all_regencies()
+    granted = {u.id: {r.id for r in regencies.allowed(u)} for u in accounts.list_users()} \
+        if len(all_regencies) > 1 else {}
     body = render_template("admin/users.html", form=form, users=accounts.list_users(),
-                           forms=forms, role_labels=ROLE_LABELS, secret=secret, error=error)
+                           forms=forms, role_labels=ROLE_LABELS, secret=secret, error=error,
+                           regency_list=all_regencies, granted=granted,
+                           regency_form=regency_form or RegencyForm(formdata=None))
     return body, status, {"Cache-Control": "no-store"}
 
 
@@ -89,6 +100,39 @@ def user_update(user_id: int):
         flash(str(exc), "error")
     else:
         flash(_("Akun %(name)s disimpan.", name=user.username), "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/pengguna/<int:user_id>/kabupaten", methods=["POST"])
+def user_regencies(user_id: int):
+    """The regencies an account may work in: the ticked ones are granted, the others revoked
+    (audited ``regency.grant`` / ``regency.revoke``)."""
+    user = _user_or_404(user_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    wanted = set(request.form.getlist("regency"))
+    for r in regencies.all_regencies():
+        if str(r.id) in wanted:
+            regencies.grant(user, r)
+        else:
+            regencies.revoke(user, r)
+    flash(_("Kabupaten untuk %(name)s disimpan.", name=user.username), "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/kabupaten", methods=["POST"])
+def regency_add():
+    """Add a regency (the first one added also makes the default regency that holds what the
+    installation already had; ``planner regency add`` does the same)."""
+    form = RegencyForm()
+    if not form.validate_on_submit():
+        return _page(error=_("Isian tidak sah."), status=400, regency_form=form)
+    try:
+        r = regencies.create(form.code.data, form.name.data)
+    except regencies.RegencyError as exc:
+        return _page(error=str(exc), status=400, regency_form=form)
+    flash(_("Kabupaten %(name)s ditambahkan. Beri akses kepada akun yang bekerja di sana.",
+            name=r.name), "success")
     return redirect(url_for("admin.users"))
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from . import jobs, pipeline, plan_store, regencies, repository
 from .extensions import db
-from .models import Plan, PlanJob, PlanVersion, Regency
+from .models import Dataset, Plan, PlanJob, PlanVersion, Regency, Village
 
 
 class BatchError(ValueError):
@@ -39,13 +39,17 @@ class Item:
 
 
 def choose(codes: tuple[str, ...] | list[str]) -> list[Regency]:
-    """``all`` (every regency; the installation itself when it has no regencies) or codes."""
+    """``all`` (every regency; the installation itself when it has no regencies) or codes.
+    ``all`` leaves out an empty default regency beside others: the one the first
+    ``regency add`` makes on an installation that held nothing yet."""
     every = regencies.all_regencies()
     if not codes or list(codes) == ["all"]:
         if not every:
             regencies.ensure_default()
             db.session.commit()
             every = regencies.all_regencies()
+        if len(every) > 1:
+            every = [r for r in every if not (r.is_default and _holds_nothing(r))]
         return every
     out, unknown = [], []
     for code in codes:
@@ -55,6 +59,15 @@ def choose(codes: tuple[str, ...] | list[str]) -> list[Regency]:
         raise BatchError("Kabupaten tidak dikenal: " + ", ".join(unknown)
                          + " (lihat planner regency list).")
     return out
+
+
+def _holds_nothing(regency: Regency) -> bool:
+    """No villages and no datasets in ``regency``."""
+    from sqlalchemy import func, select
+
+    with regencies.within(regency):
+        return not db.session.scalar(select(func.count(Village.id))) and \
+            not db.session.scalar(select(func.count(Dataset.id)))
 
 
 def params_for(template: dict, regency: Regency):

@@ -15,7 +15,8 @@ from .common import needs_db
 
 @click.command("batch")
 @click.option("--regencies", "codes", multiple=True, default=("all",), show_default=True,
-              help="`all`, or regency codes (repeat the option or separate with commas).")
+              help="`all` (every regency but an empty default one), or regency codes (repeat "
+                   "the option or separate with commas).")
 @click.option("--params", "params_file", required=True,
               type=click.Path(exists=True, dir_okay=False),
               help="plan-params/1 JSON used for every regency (dataset and default base are "

@@ -21,12 +21,14 @@ Without Redis or PostgreSQL the tests skip with a message, and fail when CI is s
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -202,6 +204,30 @@ def submit(app, params) -> int:
         return jobs.submit_plan_job(app, params)
 
 
+LOCAL_SUBMIT = """
+import json, sys
+from planner import create_app, jobs
+from planner.params import PlanParams
+app = create_app({"SQLALCHEMY_DATABASE_URI": sys.argv[1], "PLAN_JOBS": "local",
+                  "PLAN_ASYNC": False, "PLAN_WORKERS": 1, "SECRET_KEY": "local-submit"})
+with open(sys.argv[2], encoding="utf-8") as f:
+    params = PlanParams.from_dict(json.load(f))
+with app.app_context():
+    print(jobs.submit_plan_job(app, params))
+"""
+
+
+def submit_locally(workdir, url: str, params) -> int:
+    """Submit ``params`` with ``PLANNER_JOBS=local`` (solved inline) in a fresh process."""
+    path = workdir / "local-params.json"
+    path.write_text(json.dumps(params.to_dict()), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "PLANNER_TEST_DATABASE_URL"}
+    r = subprocess.run([sys.executable, "-c", LOCAL_SUBMIT, url, str(path)], env=env,
+                       cwd=workdir, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-4000:]
+    return int(r.stdout.strip().splitlines()[-1])
+
+
 # --------------------------------------------------------------------------- tests
 @pytest.mark.parametrize("kind", KINDS)
 def test_submit_progress_and_result(kind, make_app, load_tiny, tmp_path, short_tmp, broker):
@@ -361,7 +387,9 @@ def test_same_plan_through_local_and_celery(make_app, load_tiny, tmp_path, short
                          PLAN_ASYNC=False, PLAN_WORKERS=1)
         with local.app_context():
             params = tiny_params("Sama", time_limit=60, seed=7, solution_limit=30)
-        local_id = submit(local, params)
+        # the local backend in a process of its own, as a server's runner has it (this test
+        # process has run many other tests; the worker side is a fresh process too)
+        local_id = submit_locally(tmp_path, url, params)
         local_state = state_of(local, local_id)
         assert local_state["status"] == "done", local_state
         app = celery_app(make_app, tmp_path, url, broker)

@@ -20,7 +20,7 @@ The graph (:class:`Network`)
 Speeds (:class:`NetworkSpeeds`, km/h; defaults and where each number comes from)
     Road classes (``ROAD_CLASSES``):
 
-    * ``primary`` 55: Sampit -> Samuda pier is "1 h drive" in the field notes (FIELD.md);
+    * ``primary`` 55: Sampit -> Samuda pier is "1 h drive" (docs/reference/sources.md);
       42.6 km straight, about 53 km of provincial road, so 53-55 km/h;
     * ``trunk`` 60 (national roads, a little faster than primary; assumption);
     * ``secondary`` 45, ``tertiary`` 35, ``local`` 25 (village streets, unclassified,

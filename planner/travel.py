@@ -27,8 +27,8 @@ The diagonal is 0 for reachable points (and INF for points the vehicle cannot re
 Matrices are symmetric: the model has no upstream/downstream difference (a user matrix CSV
 may be asymmetric).
 
-Defaults (sources: the field notes, FIELD.md, shared with the project and not in this
-repository; how they were chosen: docs/reference/travel.md):
+Defaults (sources: the public reports listed in docs/reference/sources.md;
+how they were chosen: docs/reference/travel.md):
 
 * Road 40 km/h over 1.35 × the straight-line distance. Sampit -> Samuda pier is "1 h drive"
   (42.6 km straight: the model gives 86 min, conservative on the good coastal road); the
@@ -38,7 +38,7 @@ repository; how they were chosen: docs/reference/travel.md):
   down to Tumbang Kalang (40.7 km straight -> 65 km of river -> 3.6 h in the model).
 * River cost Rp 45,000 per km: "Rp 3 juta one way" for that ~65 km boat leg (Rp 46,000/km);
   Bintan's "BBM Rp 7-8 juta per trip" (3.5 h each way by boat) gives a similar Rp 40-55,000/km.
-* Road cost Rp 4,000 per km: an assumption (fuel + vehicle for a double-cabin, no FIELD.md
+* Road cost Rp 4,000 per km: an assumption (fuel + vehicle for a double-cabin, no public
   source); change it per office.
 * Dry season: ``dry_season_factor`` multiplies river minutes only (shallow rivers, boats pushed:
   Hantipan canal reports). Road legs are unchanged.

@@ -1,7 +1,7 @@
 """Pooled collection points: one stop at a host village serves its neighbours too.
 
 The office did this at Pulau Hanaut in March 2020: Rawa Sari, Mekarti Jaya and Hanaut were
-served together at the Balai Desa Rawa Sari (FIELD.md). Before routing, this module decides
+served together at the Balai Desa Rawa Sari (docs/reference/sources.md). Before routing, this module decides
 which villages host a stop and which villages' residents come to which host.
 
 Model

@@ -42,21 +42,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import plan_json
-from .importer import limits, safety, sandbox, tasks
+from .importer import limits, sandbox, tasks
 from .importer.errors import ImportProblem
 from .importer.recap import (
-    PROMISED,
     _blank,
     _cell_text,
-    _csv_rows,
-    _decode,
-    _read_bytes,
+    csv_by_header,
     norm_header,
     normalise_code,
+    open_table,
     parse_count,
     shown,
 )
-from .importer.xlsx import read_xlsx
 
 HEADER_SEARCH_ROWS = 30
 MAX_TEAM_CHARS = 200
@@ -159,47 +156,9 @@ def _find_header(grid: list[list]) -> tuple[int, dict[str, int], dict[str, str]]
 
 
 def _grids(path: Path, filename: str) -> list[list[list]]:
-    """The file's grids (one per CSV, one per worksheet); the content decides the reader and a
-    name that contradicts it is refused (as for every upload)."""
-    safety.check_file(path, filename)
-    sniffed = safety.sniff(path, filename)
-    if sniffed.kind == "ole":
-        raise ImportProblem("format Excel lama (.xls) atau berkas Excel berpassword tidak didukung; "
-                            "buka di Excel lalu simpan sebagai .xlsx (tanpa password) atau CSV",
-                            file=filename)
-    if sniffed.kind in ("xml", "sqlite", "shp", "binary"):
-        raise ImportProblem(f"berkas bukan CSV atau XLSX (isi berkas: {sniffed.what})", file=filename)
-    if sniffed.kind == "json":  # a first cell starting with "[" or "{" is still text
-        sniffed = safety.Sniffed("text", "teks", sniffed.encoding)
-    ext = Path(filename).suffix.lower()
-    if sniffed.kind != "zip" and ext in (".xlsx", ".xlsm"):
-        raise ImportProblem("berkas .xlsx rusak atau bukan XLSX (bukan arsip zip yang utuh); "
-                            "simpan ulang dari Excel sebagai .xlsx atau CSV", file=filename)
-    safety.check_name(sniffed, filename, PROMISED,
-                      "; simpan hasil lapangan sebagai .csv atau .xlsx sesuai isinya")
-    if sniffed.kind == "zip":
-        return read_xlsx(path, filename)
-    data = _read_bytes(path, filename)
-    if not data.strip():
-        raise ImportProblem("berkas kosong (0 baris)", file=filename)
-    if sniffed.encoding is None and b"\x00" in data:
-        at = data.index(b"\x00")
-        raise ImportProblem(f"berkas berisi byte NUL (byte ke-{at + 1}): bukan teks CSV",
-                            file=filename, row=data.count(b"\n", 0, at) + 1)
-    text = _decode(data, sniffed.encoding, filename)
-    delims = [d for d in (";", ",", "\t") if d in text] or [","]
-    first_problem = None
-    for d in delims:  # the separator whose first rows hold the header
-        try:
-            head = _csv_rows(text, d, filename, max_records=HEADER_SEARCH_ROWS + 1)
-        except ImportProblem as exc:
-            first_problem = first_problem or exc
-            continue
-        if _find_header(head) is not None:
-            return [_csv_rows(text, d, filename)]
-    if first_problem is not None and len(delims) == 1:
-        raise first_problem
-    return [_csv_rows(text, delims[0], filename)]
+    """The file's grids (one per CSV, one per worksheet), checked as every upload is."""
+    grids, text = open_table(path, filename, "; simpan hasil lapangan sebagai .csv atau .xlsx sesuai isinya")
+    return grids if grids is not None else [csv_by_header(text, filename, _find_header)]
 
 
 def parse_date(value) -> str:

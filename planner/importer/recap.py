@@ -323,9 +323,11 @@ def _csv_grids(text: str, filename: str) -> list[list[list]]:
     return [_csv_rows(text, delims[0], filename)]
 
 
-def _grids(path: Path, filename: str) -> tuple[list[list[list]], bool]:
-    """The file's grids (one per CSV, one per worksheet) and whether it is an XLSX; the
-    content decides, and a name that contradicts it is refused."""
+def open_table(path: Path, filename: str, hint: str) -> tuple[list[list[list]] | None, str]:
+    """The checks every CSV/XLSX upload gets (recap, village attributes, field results, known
+    legs): the content decides the reader and a name that contradicts it is refused (``hint``
+    ends that message). Returns ``(grids, "")`` for an XLSX (one grid per worksheet) or
+    ``(None, text)`` for a CSV (decoded, not yet split)."""
     safety.check_file(path, filename)
     sniffed = safety.sniff(path, filename)
     if sniffed.kind == "ole":
@@ -340,9 +342,9 @@ def _grids(path: Path, filename: str) -> tuple[list[list[list]], bool]:
     if sniffed.kind != "zip" and ext in (".xlsx", ".xlsm"):
         raise ImportProblem("berkas .xlsx rusak atau bukan XLSX (bukan arsip zip yang utuh); "
                             "simpan ulang dari Excel sebagai .xlsx atau CSV", file=filename)
-    safety.check_name(sniffed, filename, PROMISED, "; simpan rekap sebagai .csv atau .xlsx sesuai isinya")
+    safety.check_name(sniffed, filename, PROMISED, hint)
     if sniffed.kind == "zip":
-        return read_xlsx(path, filename), True
+        return read_xlsx(path, filename), ""
     data = _read_bytes(path, filename)
     if not data.strip():
         raise ImportProblem("berkas kosong (0 baris)", file=filename)
@@ -350,7 +352,33 @@ def _grids(path: Path, filename: str) -> tuple[list[list[list]], bool]:
         at = data.index(b"\x00")
         raise ImportProblem(f"berkas berisi byte NUL (byte ke-{at + 1}): bukan teks CSV",
                             file=filename, row=data.count(b"\n", 0, at) + 1)
-    return _csv_grids(_decode(data, sniffed.encoding, filename), filename), False
+    return None, _decode(data, sniffed.encoding, filename)
+
+
+def csv_by_header(text: str, filename: str, find_header) -> list[list]:
+    """The CSV rows split at the separator (``;``, ``,`` or tab) whose first rows hold the
+    header ``find_header(rows)`` recognises (else the first separator found)."""
+    delims = [d for d in (";", ",", "\t") if d in text] or [","]
+    first_problem = None
+    for d in delims:
+        try:
+            head = _csv_rows(text, d, filename, max_records=HEADER_SEARCH_ROWS + 1)
+        except ImportProblem as exc:
+            first_problem = first_problem or exc
+            continue
+        if find_header(head) is not None:
+            return _csv_rows(text, d, filename)
+    if first_problem is not None and len(delims) == 1:
+        raise first_problem
+    return _csv_rows(text, delims[0], filename)
+
+
+def _grids(path: Path, filename: str) -> tuple[list[list[list]], bool]:
+    """The file's grids (one per CSV, one per worksheet) and whether it is an XLSX."""
+    grids, text = open_table(path, filename, "; simpan rekap sebagai .csv atau .xlsx sesuai isinya")
+    if grids is not None:
+        return grids, True
+    return _csv_grids(text, filename), False
 
 
 # --------------------------------------------------------------------------- header

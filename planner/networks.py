@@ -8,8 +8,8 @@ Services (call them inside an app context; the CLI ``planner import-network``, `
   (``network.import``); ``replace=True`` first removes the layers of the same kind and name.
   :func:`remove_layer` (``network.remove``), :func:`list_layers`.
 * :func:`build_network` -- the :class:`planner.network.Network` of every road, river and pier
-  layer, cached per process (keyed by the layers' ids and import times and the network
-  settings), so a plan pays the build (a few seconds for 100,000 edges) once.
+  layer, cached per process (keyed by the database, the layers' ids and import times and the
+  network settings), so a plan pays the build (a few seconds for 100,000 edges) once.
 * :func:`travel_source` -- a :class:`planner.network.NetworkTravel` for new plans (None when no
   road or river layer is imported): what ``planner.pipeline.travel_source`` returns for the
   travel source ``network``.
@@ -217,7 +217,8 @@ def _cache_key(value: dict, params: TravelParams) -> tuple:
     rows = db.session.execute(select(NetworkLayer.id, NetworkLayer.kind, NetworkLayer.created_at,
                                      NetworkLayer.feature_count)).all()
     layers = tuple(sorted((r.id, r.kind, str(r.created_at), r.feature_count) for r in rows))
-    return (layers, json.dumps(value.get("mouths") or []), float(value.get("auto_piers_km") or 0),
+    # the database is part of the key: one process may serve several (tests, tools)
+    return (str(db.engine.url), layers, json.dumps(value.get("mouths") or []), float(value.get("auto_piers_km") or 0),
             float(value.get("auto_piers_spacing_km") or 0), tuple(params.piers))
 
 

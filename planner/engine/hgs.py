@@ -109,7 +109,10 @@ def solve_hgs(P: Problem, slots: list[VehicleSlot], *, seed: int, budget: float,
         warnings.simplefilter("ignore")
         res = pyvrp.solve(data, stop=stop, seed=int(seed), collect_stats=False, display=False)
     routes: list[list[int]] = [[] for _ in slots]
-    diag = {"hgs_feasible": bool(res.best.is_feasible()), "hgs_s": round(time.monotonic() - t0, 3)}
+    diag = {"hgs_feasible": bool(res.best.is_feasible()), "hgs_s": round(time.monotonic() - t0, 3),
+            "hgs_iterations": int(res.num_iterations)}
+    if solution_limit and res.num_iterations < int(solution_limit) * ITERS_PER_SOLUTION:
+        diag["clock_cut"] = ["hgs"]
     if not res.best.is_feasible():
         return routes, diag
     nxt = {k: 0 for k in teams}

@@ -73,6 +73,7 @@ class LNS:
         self.near: list[set] | None = None
         self._near_pts: list[set] | None = None
         self.shapes_enabled = True
+        self.clock_cut: list[str] = []   # phases the deadline (not their work budget) ended
         self._undo: list | None = None
         self.team_tids: dict[int, list[int]] = {}
         self.stats = {"iterations": 0, "accepted": 0, "improved": 0, "shape_moves": 0,
@@ -425,6 +426,7 @@ class LNS:
                 break
             now = time.monotonic()
             if now >= deadline:
+                self.clock_cut.append("lns")
                 break
             it += 1
             frac = (it / max_iters) if max_iters else (now - start) / span
@@ -480,7 +482,7 @@ class LNS:
         """Re-offer every unplanned visit, and the people of visits cut short, until a whole
         pass inserts nothing (or the deadline)."""
         P = self.P
-        while time.monotonic() < deadline:
+        while True:
             inserted = 0
             for x in sorted(self.pool, key=lambda y: -P.v_value[y]):
                 if time.monotonic() >= deadline:
@@ -502,6 +504,9 @@ class LNS:
                     if self.insert(y):
                         inserted += 1
             self.stats["finish_inserted"] += inserted
+            if time.monotonic() >= deadline:  # the pass may have stopped early
+                self.clock_cut.append("finish")
+                break
             if not inserted:
                 break
         return self.outcome()

@@ -24,8 +24,12 @@ core) does:
    fits.
 
 The better worker's plan wins (ties: the lower worker). With ``solution_limit`` every phase
-has a fixed amount of work (OR-Tools solutions, LNS iterations), so the same seed gives the
-same plan; the time limit is then only a cap.
+has a fixed amount of work (OR-Tools solutions, HGS and LNS iterations, the finish until
+nothing fits), and the OR-Tools construction runs in a fresh interpreter
+(``planner.engine.fresh``: its result otherwise depends on the process's memory state), so
+the same seed gives the same plan in any process; the time limit is then only a cap, and a
+phase it ends early is named in the plan's ``solver.clock_cut`` (``solver.reproducible`` is
+false then).
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ import random
 import time
 from dataclasses import dataclass, field
 
-from . import hgs
+from . import fresh, hgs
 from .construct import greedy_routes, previous_routes
 from .lns import LNS, Outcome
 from .problem import Problem
@@ -67,6 +71,27 @@ class WorkerResult:
     worker: int
     outcome: Outcome
     diag: dict = field(default_factory=dict)
+
+
+def _routing(P: Problem, slots, worker: int, seed: int, budget: float,
+             solution_limit: int | None, t0: float, report, *, fresh_process: bool,
+             diag: dict):
+    """The OR-Tools construction; with ``fresh_process`` (a solution limit: a reproducible
+    plan) in a fresh interpreter (``planner.engine.fresh`` says why)."""
+    if fresh_process:
+        try:
+            rr = fresh.call("planner.engine.routing:solve_routing", P, slots, worker=worker,
+                            seed=seed, budget=budget, solution_limit=solution_limit, t0=t0,
+                            timeout=budget + 120)
+        except fresh.FreshProcessError as exc:
+            diag["routing_process"] = f"this process ({exc})"
+        else:
+            diag["routing_process"] = "fresh"
+            if rr.history:
+                report(rr.history[-1][1])
+            return rr
+    return solve_routing(P, slots, worker=worker, seed=seed, budget=budget,
+                         solution_limit=solution_limit, t0=t0, on_improve=report)
 
 
 def run_search(P: Problem, worker: int, *, seed: int, deadline: float, t0: float,
@@ -114,8 +139,10 @@ def run_search(P: Problem, worker: int, *, seed: int, deadline: float, t0: float
         budget = span * (ROUTING_SHARE if opt.lns else 1.0 - FINISH_SHARE)
         # with a solution limit only the first solution: OR-Tools' local search gave
         # different routes for the same seed in a forked worker (measured, OR-Tools 9.15)
-        rr = solve_routing(P, slots, worker=worker, seed=seed, budget=budget,
-                           solution_limit=None if gls else 1, t0=t0, on_improve=report)
+        rr = _routing(P, slots, worker, seed, budget, None if gls else 1, t0, report,
+                      fresh_process=bool(solution_limit), diag=diag)
+        if not rr.found:
+            diag.setdefault("clock_cut", []).append("routing")
         routes = rr.routes
         diag.update(construct="routing", model_people=rr.model_people,
                     routing_solutions=len(rr.history),
@@ -151,6 +178,15 @@ def run_search(P: Problem, worker: int, *, seed: int, deadline: float, t0: float
     diag["lns_people"] = lns.outcome().people
     out = lns.finish(deadline) if opt.finish else lns.outcome()
     report(out.people)
+    if solution_limit:
+        # a phase the time limit ended before its work budget, or the OR-Tools construction
+        # run in this process: this plan may differ from another run with the same seed and
+        # solution limit (reported in the plan)
+        diag["clock_cut"] = diag.get("clock_cut", []) + lns.clock_cut
+        diag["reproducible"] = not diag["clock_cut"] and \
+            diag.get("routing_process", "fresh") == "fresh"
+    else:
+        diag.pop("clock_cut", None)
     diag["final_people"] = out.people
     diag["stats"] = out.stats
     return WorkerResult(worker, out, diag)

@@ -161,6 +161,15 @@ def _plan(P: Problem, trips, best: WorkerResult | None, results: list, seed, tim
         info["workers"] = [{"worker": r.worker, "people": r.outcome.people,
                             "objective": r.outcome.score, "construct": r.diag.get("construct"),
                             "cut": r.diag.get("cut")} for r in results]
+    if solution_limit:
+        cut = sorted({c for r in results for c in r.diag.get("clock_cut", [])})
+        info["reproducible"] = all(r.diag.get("reproducible", True) for r in results)
+        if cut:
+            info["clock_cut"] = cut
+        where = sorted({r.diag["routing_process"] for r in results
+                        if "routing_process" in r.diag})
+        if where:
+            info["routing_process"] = ", ".join(where)
     info["cut_short_visits"] = sum(len(ts.short) for ts in trips)
     info["check"] = "ok" if not check_errors else f"{len(check_errors)} problems"
     if check_errors:

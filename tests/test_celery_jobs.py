@@ -404,8 +404,12 @@ def test_same_plan_through_local_and_celery(make_app, load_tiny, tmp_path, short
             a = plan_store.get_version(local_state["plan_id"], 1).result
             b = plan_store.get_version(done["plan_id"], 1).result
         for key in ("teams", "dropped", "totals"):
-            assert a[key] == b[key], key
+            assert a[key] == b[key], (key, json.dumps(a["solver"]), json.dumps(b["solver"]))
         assert a["params"] == b["params"]
+        # every phase did its whole work, the OR-Tools step in a fresh interpreter
+        for plan in (a, b):
+            assert plan["solver"]["reproducible"] is True, plan["solver"]
+            assert plan["solver"]["routing_process"] == "fresh", plan["solver"]
 
 
 def test_worker_refuses_the_local_backend(app, tmp_path):

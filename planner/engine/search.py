@@ -80,13 +80,13 @@ def _routing(P: Problem, slots, worker: int, seed: int, budget: float,
     plan) in a fresh interpreter (``planner.engine.fresh`` says why)."""
     if fresh_process:
         try:
-            rr = fresh.call("planner.engine.routing:solve_routing", P, slots, worker=worker,
-                            seed=seed, budget=budget, solution_limit=solution_limit, t0=t0,
-                            timeout=budget + 120)
+            rr, fixed = fresh.call("planner.engine.routing:solve_routing", P, slots,
+                                   worker=worker, seed=seed, budget=budget,
+                                   solution_limit=solution_limit, t0=t0, timeout=budget + 120)
         except fresh.FreshProcessError as exc:
             diag["routing_process"] = f"this process ({exc})"
         else:
-            diag["routing_process"] = "fresh"
+            diag["routing_process"] = "fresh" if fixed else "fresh (address randomisation on)"
             if rr.history:
                 report(rr.history[-1][1])
             return rr

@@ -199,20 +199,31 @@ def write_xlsx(rows: list[dict], path):
 def write_sheets(rows: list[dict], out_dir: Path, *, base_url: str, link_maker=None) -> list[Path]:
     """The day sheets of each regency's plan, one PDF per regency (``<code>-lembar-harian.pdf``).
     ``link_maker(plan_id, version)`` gives the signed team-lead links for the QR codes."""
-    from . import sheets
-
     written = []
     for row in rows:
         if row["status"] != "done" or row["plan_id"] is None:
             continue
-        with regencies.within(None):
-            regency_id = db.session.get(Plan, row["plan_id"]).regency_id
-        with regencies.within(regency_id):  # the villages of the plan's own regency
-            plan, _dataset = plan_store.stored_plan(row["plan_id"], row["version"])
-            villages = repository.villages_frame(with_stats=False)
-            link = link_maker(row["plan_id"], row["version"]) if link_maker else None
-            pdf = sheets.render_daysheets_pdf(plan, villages, base_url=base_url, link=link)
-        path = out_dir / f"{row['code']}-lembar-harian.pdf"
-        path.write_bytes(pdf)
+        path = out_dir / sheet_filename(row)
+        path.write_bytes(sheet_pdf(row, base_url=base_url, link_maker=link_maker))
         written.append(path)
     return written
+
+
+def sheet_filename(row: dict) -> str:
+    return f"{row['code']}-lembar-harian.pdf"
+
+
+def sheet_pdf(row: dict, *, base_url: str, link_maker=None, **render) -> bytes:
+    """The day sheets (every team, every day) of one summary row's plan, rendered within the
+    plan's own regency (its villages). ``render``: more arguments for
+    ``sheets.render_daysheets_pdf`` (the web page passes its language)."""
+    from . import sheets
+
+    with regencies.within(None):
+        regency_id = db.session.get(Plan, row["plan_id"]).regency_id
+    with regencies.within(regency_id):  # the villages of the plan's own regency
+        plan, _dataset = plan_store.stored_plan(row["plan_id"], row["version"])
+        villages = repository.villages_frame(with_stats=False)
+        link = link_maker(row["plan_id"], row["version"]) if link_maker else None
+        return sheets.render_daysheets_pdf(plan, villages, base_url=base_url, link=link,
+                                           **render)

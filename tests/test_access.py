@@ -114,6 +114,7 @@ EXPECTED: dict[str, dict[str, set | str]] = {
     "regency.choose": {"GET": ALL, "POST": ALL},
     "regency.province": {"GET": OFFICE},
     "regency.province_xlsx": {"GET": OFFICE},
+    "regency.province_sheets": {"GET": OFFICE},
 }
 
 

@@ -264,6 +264,7 @@ def test_batch_plans_every_regency_and_writes_the_summary_and_sheets(app, provin
 def test_the_province_page_shows_the_regencies_of_the_account(app, province):
     from io import BytesIO
 
+    import pypdf
     from openpyxl import load_workbook
 
     admin = app.test_client()
@@ -274,9 +275,20 @@ def test_the_province_page_shows_the_regencies_of_the_account(app, province):
     assert r.status_code == 200 and r.mimetype.endswith("spreadsheetml.sheet")
     rows = list(load_workbook(BytesIO(r.data)).active.iter_rows(values_only=True))
     assert [row[0] for row in rows[1:3]] == ["utama", "99.02"] and rows[1][3] > 0
-    page = _client(app, province["users"]["a"]).get("/provinsi").get_data(as_text=True)
+    # each regency's day sheets from the province page: B's plan, on B's villages
+    assert "/provinsi/99.02/lembar.pdf" in page
+    r = admin.get("/provinsi/99.02/lembar.pdf")
+    assert r.status_code == 200 and r.mimetype == "application/pdf", r.status_code
+    assert r.headers["Content-Disposition"].endswith("99.02-lembar-harian.pdf")
+    text = "\n".join(p.extract_text() for p in pypdf.PdfReader(BytesIO(r.data)).pages)
+    assert "Rencana Kabupaten B" in text
+    assert admin.get("/provinsi/99.99/lembar.pdf").status_code == 404
+    user_a = _client(app, province["users"]["a"])
+    page = user_a.get("/provinsi").get_data(as_text=True)
     assert "Rencana Kabupaten A" in page and "Rencana Kabupaten B" not in page
     assert B_NAME not in page
+    # … and another regency's sheets stay out of reach
+    assert user_a.get("/provinsi/99.02/lembar.pdf").status_code == 404
 
 
 def test_settings_belong_to_their_regency(app, province):

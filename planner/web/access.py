@@ -48,6 +48,7 @@ POLICY: dict[str, frozenset | dict[str, frozenset]] = {
     "regency.choose": EVERYONE,
     "regency.province": READERS,
     "regency.province_xlsx": READERS,
+    "regency.province_sheets": READERS,
     "plans.latest": PLAN_READERS,
     "plans.show": PLAN_READERS,
     "plans.download": PLAN_READERS,

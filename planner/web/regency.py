@@ -27,6 +27,8 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from .. import batch, regencies
+from .common import locale
+from .share import base_url, link_for
 
 bp = Blueprint("regency", __name__)
 
@@ -109,6 +111,19 @@ def province():
     total = {k: sum(r[k] or 0 for r in done) for k in ("people", "km", "cost_rp", "team_days",
                                                        "villages")}
     return render_template("regency/province.html", rows=rows, total=total)
+
+
+@bp.route("/provinsi/<code>/lembar.pdf")
+def province_sheets(code: str):
+    """The day sheets of one regency's newest plan (every team), from the province page: the
+    same PDF ``planner batch`` writes for that regency."""
+    row = next((r for r in _province_rows() if r["code"] == code), None)
+    if row is None or row["plan_id"] is None:  # not a regency of this account, or no plan
+        abort(404)
+    pdf = batch.sheet_pdf(row, base_url=base_url(), link_maker=link_for, gettext=_,
+                          locale=locale())
+    return send_file(io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True,
+                     download_name=batch.sheet_filename(row))
 
 
 @bp.route("/provinsi.xlsx")

@@ -51,6 +51,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.pgdb import scratch_database
+
 ROOT = Path(__file__).resolve().parents[1]
 SEATS = [(-2.54, 112.95), (-1.35, 113.9), (-2.2, 114.4), (-3.0, 114.1), (-1.0, 112.2),
          (-2.9, 111.6), (-0.9, 114.9), (-1.9, 111.4), (-3.4, 113.4), (-0.6, 113.3),
@@ -137,23 +139,6 @@ def write_params(path: Path, *, solution_limit: int, time_limit: float) -> dict:
         t["base"] = "default"
     path.write_text(json.dumps(data, indent=1), encoding="utf-8")
     return data
-
-
-@contextlib.contextmanager
-def own_database(admin_url: str):
-    """A database of its own on the PostgreSQL server of ``admin_url``, dropped afterwards."""
-    import psycopg
-
-    name = f"planner_bench_province_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=5)
-    try:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        base = admin_url.rsplit("/", 1)[0]
-        yield f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
-    finally:
-        with contextlib.suppress(psycopg.Error):
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 # --------------------------------------------------------------------------- processes
@@ -360,7 +345,7 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with (contextlib.nullcontext(args.database_url) if args.database_url
-          else own_database(args.pg_admin)) as url:
+          else scratch_database(args.pg_admin, "planner_bench_province")) as url:
         t = time.monotonic()
         regs = build_database(url, args.regencies)
         print(f"province: {len(regs)} regencies, {sum(r['villages'] for r in regs)} villages "

@@ -218,7 +218,8 @@ def _cache_key(value: dict, params: TravelParams) -> tuple:
                                      NetworkLayer.feature_count)).all()
     layers = tuple(sorted((r.id, r.kind, str(r.created_at), r.feature_count) for r in rows))
     # the database is part of the key: one process may serve several (tests, tools)
-    return (str(db.engine.url), layers, json.dumps(value.get("mouths") or []), float(value.get("auto_piers_km") or 0),
+    return (str(db.engine.url), layers, json.dumps(value.get("mouths") or []),
+            float(value.get("auto_piers_km") or 0),
             float(value.get("auto_piers_spacing_km") or 0), tuple(params.piers))
 
 

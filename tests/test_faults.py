@@ -474,22 +474,17 @@ def postgres_database():
     """A throw-away database on the local PostgreSQL server (fails in CI when unreachable)."""
     import psycopg
 
-    name = f"planner_faults_{os.getpid()}_{secrets.token_hex(4)}"
-    try:
-        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
-    except psycopg.Error as exc:
-        msg = f"PostgreSQL at {PG_ADMIN_URL} is not reachable: {exc}"
-        if IN_CI:
-            pytest.fail(msg)
-        pytest.skip(msg)
-    try:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        base = PG_ADMIN_URL.rsplit("/", 1)[0]
-        yield f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
-    finally:
-        with contextlib.suppress(psycopg.Error):
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    from bench.pgdb import scratch_database
+
+    with contextlib.ExitStack() as stack:
+        try:  # connecting and creating: only this may skip (or fail in CI)
+            url = stack.enter_context(scratch_database(PG_ADMIN_URL, "planner_faults"))
+        except psycopg.Error as exc:
+            msg = f"PostgreSQL at {PG_ADMIN_URL} is not reachable: {exc}"
+            if IN_CI:
+                pytest.fail(msg)
+            pytest.skip(msg)
+        yield url
 
 
 @contextlib.contextmanager

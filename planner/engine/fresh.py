@@ -7,7 +7,7 @@ allocations in between, gave two different route sets, 32 and 8 times; without t
 intervals always one). A long-lived process (the web server's job runner, a Celery worker
 that has solved other regencies) therefore planned differently from a fresh one. Even two
 fresh interpreters can differ (measured: the same model in a job runner's child and in a
-Celery worker's child gave 1,102 and 1,098 people in four runs out of five): address-space
+Celery worker's child gave 1,102 and 1,098 model people in five runs of six): address-space
 layout randomisation and the environment move where memory lands. With a solution limit the
 engine promises the same plan for the same request and seed, so it runs that step here: a
 new interpreter with a fixed environment (``CHILD_ENV``), a fixed working directory and

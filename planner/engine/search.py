@@ -77,12 +77,15 @@ def _routing(P: Problem, slots, worker: int, seed: int, budget: float,
              solution_limit: int | None, t0: float, report, *, fresh_process: bool,
              diag: dict):
     """The OR-Tools construction; with ``fresh_process`` (a solution limit: a reproducible
-    plan) in a fresh interpreter (``planner.engine.fresh`` says why)."""
+    plan) in a fresh interpreter (``planner.engine.fresh`` says why), within the phase's own
+    budget (the time limit stays a cap: a budget shorter than the interpreter's start-up runs
+    the step here, and the plan says it is not reproducible)."""
     if fresh_process:
         try:
             rr, fixed = fresh.call("planner.engine.routing:solve_routing", P, slots,
                                    worker=worker, seed=seed, budget=budget,
-                                   solution_limit=solution_limit, t0=t0, timeout=budget + 120)
+                                   solution_limit=solution_limit, t0=t0,
+                                   timeout=max(budget, 0.5))
         except fresh.FreshProcessError as exc:
             diag["routing_process"] = f"this process ({exc})"
         else:
@@ -183,8 +186,6 @@ def run_search(P: Problem, worker: int, *, seed: int, deadline: float, t0: float
         # run in this process: this plan may differ from another run with the same seed and
         # solution limit (reported in the plan)
         diag["clock_cut"] = diag.get("clock_cut", []) + lns.clock_cut
-        diag["reproducible"] = not diag["clock_cut"] and \
-            diag.get("routing_process", "fresh") == "fresh"
     else:
         diag.pop("clock_cut", None)
     diag["final_people"] = out.people

@@ -163,11 +163,12 @@ def _plan(P: Problem, trips, best: WorkerResult | None, results: list, seed, tim
                             "cut": r.diag.get("cut")} for r in results]
     if solution_limit:
         cut = sorted({c for r in results for c in r.diag.get("clock_cut", [])})
-        info["reproducible"] = all(r.diag.get("reproducible", True) for r in results)
-        if cut:
-            info["clock_cut"] = cut
         where = sorted({r.diag["routing_process"] for r in results
                         if "routing_process" in r.diag})
+        # every phase did its whole work, and OR-Tools (if used) ran in a fixed fresh process
+        info["reproducible"] = not cut and set(where) <= {"fresh"}
+        if cut:
+            info["clock_cut"] = cut
         if where:
             info["routing_process"] = ", ".join(where)
     info["cut_short_visits"] = sum(len(ts.short) for ts in trips)
